@@ -1,0 +1,186 @@
+from pathlib import Path
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from tests.data_helpers import write_idx_dataset
+from vae_lightning.data import ImageDataModule
+from vae_lightning.data.datamodule import InMemoryImages
+from vae_lightning.data.idx import read_idx
+from vae_lightning.errors import ConfigError, DataError
+
+N_TRAIN, N_TEST = 64, 32
+N_VAL = round(N_TRAIN * 0.1)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("data")
+    write_idx_dataset(root, n_train=N_TRAIN, n_test=N_TEST)
+    return root
+
+
+@pytest.fixture
+def make_datamodule(data_root, tmp_path):
+    def make(**overrides) -> ImageDataModule:
+        args = {"name": "fashion", "root": str(data_root), "cache_dir": str(tmp_path / "cache"), "download": False}
+        datamodule = ImageDataModule(**(args | overrides))
+        datamodule.prepare_data()
+        datamodule.setup("fit")
+        return datamodule
+
+    return make
+
+
+def all_batches(loader) -> tuple[torch.Tensor, torch.Tensor]:
+    images, labels = zip(*loader, strict=True)
+    return torch.cat(images), torch.cat(labels)
+
+
+def test_splits_have_the_expected_sizes(make_datamodule):
+    datamodule = make_datamodule()
+    assert len(datamodule.train_dataloader().dataset) == N_TRAIN - N_VAL
+    assert len(datamodule.val_dataloader().dataset) == N_VAL
+    assert len(datamodule.test_dataloader().dataset) == N_TEST
+
+
+def test_limit_train_samples_shrinks_only_the_training_split(make_datamodule):
+    datamodule = make_datamodule(limit_train_samples=10)
+    assert len(datamodule.train_dataloader().dataset) == 10
+    assert len(datamodule.val_dataloader().dataset) == N_VAL
+
+
+def test_train_and_val_partition_the_official_training_set(make_datamodule, data_root):
+    datamodule = make_datamodule(batch_size=7)
+    train_images, _ = all_batches(datamodule.train_dataloader())
+    val_images, _ = all_batches(datamodule.val_dataloader())
+    official = read_idx(data_root / "FashionMNIST" / "raw" / "train-images-idx3-ubyte.gz").float().div(255)
+    rows = {tuple(image.flatten().tolist()) for image in torch.cat([train_images, val_images])}
+    assert rows == {tuple(image.flatten().tolist()) for image in official}
+    assert len(train_images) + len(val_images) == N_TRAIN
+
+
+def test_split_is_reproducible_for_a_seed_and_differs_for_another(make_datamodule):
+    val_labels = [all_batches(make_datamodule(seed=seed).val_dataloader())[1] for seed in (0, 0, 1)]
+    val_images = [make_datamodule(seed=seed).fixed_batch("val", N_VAL)[0] for seed in (0, 0, 1)]
+    assert torch.equal(val_labels[0], val_labels[1]) and torch.equal(val_images[0], val_images[1])
+    assert not torch.equal(val_images[0], val_images[2])
+
+
+def test_batches_are_float_images_in_unit_range_and_int64_labels(make_datamodule):
+    images, labels = next(iter(make_datamodule(batch_size=16).train_dataloader()))
+    assert images.shape == (16, 1, 28, 28) and images.dtype == torch.float32
+    assert labels.shape == (16,) and labels.dtype == torch.int64
+    assert images.min() >= 0 and images.max() == 1
+    assert set(labels.tolist()) <= set(range(10))
+
+
+def test_train_loader_keeps_the_last_partial_batch(make_datamodule):
+    sizes = [len(labels) for _, labels in make_datamodule(batch_size=16).train_dataloader()]
+    assert sizes == [16, 16, 16, N_TRAIN - N_VAL - 48]
+
+
+def test_train_loader_shuffles_reproducibly_and_differently_each_epoch(make_datamodule):
+    first = make_datamodule(batch_size=8)
+    second = make_datamodule(batch_size=8)
+    epoch_one = all_batches(first.train_dataloader())[1]
+    assert torch.equal(epoch_one, all_batches(second.train_dataloader())[1])
+    assert not torch.equal(epoch_one, all_batches(first.train_dataloader())[1])
+    assert not torch.equal(epoch_one, first.train_dataloader().dataset.labels)
+
+
+def test_tensor_and_torchvision_loaders_yield_identical_batches(make_datamodule):
+    tensor = make_datamodule(loader="tensor", batch_size=8, eval_batch_size=4)
+    torchvision = make_datamodule(loader="torchvision", batch_size=8, eval_batch_size=4)
+    for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
+        for (images_a, labels_a), (images_b, labels_b) in zip(
+            getattr(tensor, name)(), getattr(torchvision, name)(), strict=True
+        ):
+            assert torch.equal(images_a, images_b) and torch.equal(labels_a, labels_b)
+            assert images_b.dtype == torch.float32 and labels_b.dtype == torch.int64
+
+
+def test_worker_processes_yield_the_same_batches_as_the_main_process(make_datamodule):
+    in_process = all_batches(make_datamodule(num_workers=0).val_dataloader())
+    loader = make_datamodule(num_workers=1).val_dataloader()
+    assert loader.persistent_workers
+    in_worker = all_batches(loader)
+    assert torch.equal(in_process[0], in_worker[0]) and torch.equal(in_process[1], in_worker[1])
+
+
+def test_fixed_batch_is_the_first_images_of_the_split_every_call(make_datamodule):
+    datamodule = make_datamodule(eval_batch_size=5)
+    images, labels = datamodule.fixed_batch("val", 5)
+    again_images, again_labels = datamodule.fixed_batch("val", 5)
+    first_images, first_labels = next(iter(datamodule.val_dataloader()))
+    assert images.shape == (5, 1, 28, 28)
+    assert torch.equal(images, again_images) and torch.equal(labels, again_labels)
+    assert torch.equal(images, first_images) and torch.equal(labels, first_labels)
+
+
+def test_fixed_test_batch_matches_the_official_test_file(make_datamodule, data_root):
+    images, labels = make_datamodule().fixed_batch("test", 3)
+    raw = data_root / "FashionMNIST" / "raw"
+    assert torch.equal(images, read_idx(raw / "t10k-images-idx3-ubyte.gz")[:3, None].float().div(255))
+    assert torch.equal(labels, read_idx(raw / "t10k-labels-idx1-ubyte.gz")[:3].long())
+
+
+def test_fixed_batch_rejects_unknown_split_and_oversized_n(make_datamodule):
+    datamodule = make_datamodule()
+    with pytest.raises(ConfigError, match="'train'"):
+        datamodule.fixed_batch("train", 2)
+    with pytest.raises(ConfigError, match=f"n <= {N_VAL}"):
+        datamodule.fixed_batch("val", N_VAL + 1)
+
+
+def test_loaders_before_setup_raise_a_data_error(data_root):
+    with pytest.raises(DataError, match="setup"):
+        ImageDataModule(name="fashion", root=str(data_root), download=False).train_dataloader()
+
+
+def test_single_item_matches_the_same_row_of_a_batch():
+    dataset = InMemoryImages(torch.arange(2 * 4 * 4, dtype=torch.uint8).reshape(2, 4, 4), torch.tensor([3, 8]))
+    image, label = dataset[1]
+    batch_images, batch_labels = dataset.__getitems__([1])
+    assert torch.equal(image, batch_images[0]) and label == batch_labels[0] == 8
+    assert image.shape == (1, 4, 4) and image.max().item() == pytest.approx(31 / 255)
+
+
+def test_class_names_and_image_shape_come_from_the_dataset():
+    datamodule = ImageDataModule(name="mnist", download=False)
+    assert datamodule.class_names == tuple("0123456789") and datamodule.image_shape == (1, 28, 28)
+
+
+def test_relative_root_is_resolved_against_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert ImageDataModule(name="fashion", root="data").root == tmp_path / "data"
+
+
+def test_hydra_instantiate_builds_the_datamodule_from_config(data_root, tmp_path):
+    config = {"_target_": "vae_lightning.data.ImageDataModule", "name": "fashion", "root": str(data_root),
+              "cache_dir": str(tmp_path), "download": False, "batch_size": 4}  # fmt: skip
+    datamodule = instantiate(config)
+    datamodule.setup("fit")
+    assert datamodule.hparams.batch_size == 4 and len(next(iter(datamodule.train_dataloader()))[1]) == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("name", "cifar", "mnist, fashion"),
+        ("batch_size", 0, ">= 1"),
+        ("eval_batch_size", 2.5, ">= 1"),
+        ("val_fraction", 1.0, "(0, 1)"),
+        ("val_fraction", 0, "(0, 1)"),
+        ("loader", "pil", "tensor, torchvision"),
+        ("num_workers", -1, ">= 0"),
+        ("download", "yes", "true or false"),
+        ("limit_train_samples", 0, ">= 1"),
+        ("seed", True, "an integer"),
+    ],
+)
+def test_bad_config_value_raises_config_error_naming_the_key(key, value, allowed):
+    with pytest.raises(ConfigError) as caught:
+        ImageDataModule(**({"name": "fashion"} | {key: value}))
+    assert f"data.{key}={value!r}" in str(caught.value) and allowed in str(caught.value)

@@ -1,0 +1,104 @@
+"""The training CLI end to end: real Hydra composition, a subprocess, files on disk."""
+
+import json
+import math
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import TINY_RUN, run_cli
+
+STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_data_root, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("work")
+    result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", "model.beta=2",
+                     "hydra.run.dir=outputs/first", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "outputs" / "first", result
+
+
+def test_run_directory_holds_config_checkpoints_events_and_metrics(finished_run):
+    run_dir, _ = finished_run
+    assert (run_dir / ".hydra" / "config.yaml").is_file()
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert len(list((run_dir / "checkpoints").glob("best-epoch*.ckpt"))) == 1
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_metrics_json_reports_the_objective_terms_in_nats(finished_run):
+    run_dir, _ = finished_run
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    test = metrics["test"]
+    assert metrics["units"] == "nats per image"
+    assert metrics["num_test_images"] == 32 and metrics["dataset"] == "fashion"
+    assert metrics["epochs_trained"] == 2 and metrics["global_step"] == 2 * STEPS_PER_EPOCH
+    assert math.isclose(test["neg_elbo"], test["recon"] + test["kl"], rel_tol=1e-5)
+    assert math.isclose(test["loss"], test["recon"] + 2 * test["kl"], rel_tol=1e-5)
+    assert len(metrics["test_kl_per_dim"]) == 4
+    assert math.isclose(sum(metrics["test_kl_per_dim"]), test["kl"], rel_tol=1e-4)
+    assert metrics["checkpoint"].startswith("checkpoints/best-epoch")
+
+
+def test_last_lines_name_the_run_directory_and_test_numbers(finished_run):
+    run_dir, result = finished_run
+    last_lines = result.stdout.strip().splitlines()[-2:]
+    assert str(run_dir.name) in last_lines[0] and "Run directory" in last_lines[0]
+    assert "negative ELBO" in last_lines[1] and "nats/image" in last_lines[1]
+
+
+def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
+    run_dir, _ = finished_run
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0}).Reload()
+    scalars, images = set(events.Tags()["scalars"]), set(events.Tags()["images"])
+    for stage in ("val", "test"):
+        assert {f"{stage}/loss", f"{stage}/recon", f"{stage}/kl", f"{stage}/neg_elbo"} <= scalars
+        assert {f"{stage}/kl_per_dim/{d:02d}" for d in range(4)} <= scalars
+    assert {"train/loss_epoch", "train/neg_elbo_epoch", "lr-Adam"} <= scalars
+    assert images == {"images/reconstructions", "images/prior_samples", "images/latent_traversal"}
+    # One traversal panel per validation epoch: 3 rows × 5 columns of 28×28 images, enlarged 3×.
+    traversal = events.Images("images/latent_traversal")
+    assert len(traversal) == 2
+    assert (traversal[-1].height, traversal[-1].width) == (3 * (3 * 30 + 2), 3 * (5 * 30 + 2))
+
+
+def test_checkpoint_loads_with_weights_only(finished_run):
+    run_dir, _ = finished_run
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["beta"] == 2
+    assert checkpoint["epoch"] == 1
+
+
+def test_resume_from_last_checkpoint_continues_the_epoch_count(finished_run, tiny_data_root):
+    run_dir, _ = finished_run
+    cwd = run_dir.parent.parent
+    result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", "model.beta=2",
+                     "trainer.max_epochs=3", f"ckpt_path={run_dir / 'checkpoints' / 'last.ckpt'}",
+                     "hydra.run.dir=outputs/resumed", cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((cwd / "outputs" / "resumed" / "metrics.json").read_text())
+    assert metrics["epochs_trained"] == 3 and metrics["global_step"] == 3 * STEPS_PER_EPOCH
+
+
+@pytest.mark.parametrize(("overrides", "expected"), [
+    (["model.beta=-1"], "model.beta=-1"),
+    (["ckpt_path=no/such/file.ckpt"], "no/such/file.ckpt"),
+    (["data.root=missing_dir"], "missing_dir"),
+])
+def test_bad_inputs_give_one_clear_error_without_traceback(overrides, expected, tiny_data_root, tmp_path):
+    root = [] if any(o.startswith("data.root") for o in overrides) else [f"data.root={tiny_data_root}"]
+    result = run_cli("vae_lightning.train", *TINY_RUN, *root, *overrides, "hydra.run.dir=out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Error:" in result.stderr and expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_file_that_is_not_a_checkpoint_is_refused(tiny_data_root, tmp_path):
+    fake = tmp_path / "fake.ckpt"
+    fake.write_bytes(b"not a checkpoint at all")
+    result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", f"ckpt_path={fake}",
+                     "hydra.run.dir=out", cwd=tmp_path)
+    assert result.returncode == 2 and "fake.ckpt" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,67 @@
+"""TensorBoard image panels, refreshed every validation epoch from fixed inputs so epochs compare like for like."""
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import Tensor
+
+from vae_lightning.analysis.grids import display_grid
+from vae_lightning.analysis.traversal import most_active_dims, traversal_latents
+
+
+class LatentPanels(L.Callback):
+    """Logs reconstructions, prior samples and a latent traversal of the most active dimensions.
+
+    The validation images and the prior draws are fixed at the first epoch (seeded), so a change between panels is a
+    change in the model, not in its inputs. Traversal rows are ordered by the validation epoch's KL per dimension.
+    """
+
+    def __init__(self, num_images: int = 16, num_samples: int = 64, traversal_dims: int = 8,
+                 traversal_steps: int = 11, traversal_range: float = 3.0, display_scale: int = 3,
+                 seed: int = 0) -> None:
+        self.num_images = num_images
+        self.num_samples = num_samples
+        self.traversal_dims = traversal_dims
+        self.traversal_range = traversal_range
+        self.traversal_steps = traversal_steps
+        self.display_scale = display_scale
+        self.seed = seed
+        self._images: Tensor | None = None
+        self._prior_z: Tensor | None = None
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+        if trainer.sanity_checking or not loggers or not trainer.is_global_zero:
+            return
+        if self._images is None:
+            self._images, _ = trainer.datamodule.fixed_batch("val", self.num_images)
+            generator = torch.Generator().manual_seed(self.seed)
+            self._prior_z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
+        panels, dims = self.render(pl_module, self._images.to(pl_module.device), self._prior_z.to(pl_module.device))
+        rows = ", ".join(f"z{d}" for d in dims)
+        caption = f"Rows, most active first by validation KL: {rows}. Columns: μ ± {self.traversal_range:g} prior σ."
+        for logger in loggers:
+            for tag, image in panels.items():
+                logger.experiment.add_image(tag, image, global_step=trainer.global_step)
+            logger.experiment.add_text("images/latent_traversal_rows", caption, global_step=trainer.global_step)
+
+    def render(self, pl_module: L.LightningModule, images: Tensor,
+               prior_z: Tensor) -> tuple[dict[str, Tensor], list[int]]:
+        """The three panels as (C, H, W) grids keyed by TensorBoard tag, and the traversed dimensions in row order."""
+        was_training = pl_module.training
+        pl_module.eval()
+        mu, _ = pl_module.encode(images)
+        reconstructions = pl_module.decode_mean(mu)
+        samples = pl_module.decode_mean(prior_z)
+        dims = most_active_dims(pl_module.kl_per_dim["val"].compute(), self.traversal_dims)
+        offsets = torch.linspace(-self.traversal_range, self.traversal_range, self.traversal_steps)
+        latents = traversal_latents(mu[0], dims, offsets)
+        traversal = pl_module.decode_mean(latents.flatten(0, 1))
+        pl_module.train(was_training)
+        scale = self.display_scale
+        panels = {
+            "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
+            "images/prior_samples": display_grid(samples, nrow=max(1, int(len(samples) ** 0.5)), scale=scale),
+            "images/latent_traversal": display_grid(traversal, nrow=self.traversal_steps, scale=scale),
+        }
+        return panels, dims

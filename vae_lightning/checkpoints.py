@@ -1,0 +1,69 @@
+"""Opening checkpoints safely: tensors and plain containers only, never code from the file."""
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vae_lightning.errors import CheckpointError
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint at `path`, loaded with `weights_only=True`, after checking it is a vae_lightning checkpoint."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(
+            f"Checkpoint {path} does not exist or is not a file. Pass the path of a .ckpt file written by "
+            "vae_lightning.train, e.g. ckpt_path=outputs/<run>/checkpoints/last.ckpt."
+        )
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(
+            f"{path} is not a PyTorch checkpoint (torch.save writes a zip archive; this file is not one, or it is "
+            "truncated). Pass a .ckpt written by vae_lightning.train, e.g. checkpoints/last.ckpt of a run."
+        )
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CheckpointError(
+            f"Checkpoint {path} was refused: it holds objects other than tensors and plain containers, which could "
+            f"run code when loaded ({_unsafe_reason(error)}). Only load checkpoints written by vae_lightning.train "
+            "from a source you trust."
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"Checkpoint {path} could not be read ({type(error).__name__}: {str(error).splitlines()[0]}); the file "
+            "is truncated or damaged. Use another checkpoint of the run, e.g. checkpoints/last.ckpt."
+        ) from error
+    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict) or not any(key.startswith("vae.") for key in state):
+        raise CheckpointError(
+            f"{path} is a PyTorch file but not a vae_lightning checkpoint (no VAE weights under 'state_dict'). "
+            "Pass a .ckpt written by vae_lightning.train."
+        )
+    return checkpoint
+
+
+def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict[str, Any]) -> None:
+    """Raise when the checkpoint's architecture differs from the configured one, naming the keys to change."""
+    saved = checkpoint.get("hyper_parameters", {})
+    architecture = ("image_shape", "latent_dim", "channels", "kernel_size", "hidden_dim", "likelihood", "learn_sigma")
+    differing = [f"{key}: checkpoint {saved[key]!r} vs config {hparams[key]!r}" for key in architecture
+                 if key in saved and key in hparams and list_or_value(saved[key]) != list_or_value(hparams[key])]
+    if differing:
+        raise CheckpointError(
+            f"Checkpoint {path} was trained with a different architecture ({'; '.join(differing)}). Resume with the "
+            "same model settings (set them as model.<key>=... overrides) or start a new run without ckpt_path."
+        )
+
+
+def list_or_value(value: Any) -> Any:
+    """Tuples and lists compare equal when their items do."""
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def _unsafe_reason(error: pickle.UnpicklingError) -> str:
+    """The line of torch's long weights-only message that names what was refused."""
+    lines = str(error).splitlines()
+    return next((line.strip() for line in lines[1:] if "global" in line.lower()), lines[0])

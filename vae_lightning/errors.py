@@ -1,0 +1,21 @@
+"""Errors that reach the user as one readable paragraph instead of a traceback.
+
+Entry points catch `VAELightningError`, print its message and exit non-zero; everything else is a bug and keeps
+its traceback.
+"""
+
+
+class VAELightningError(Exception):
+    """A problem the user can fix; the message names the input and the fix."""
+
+
+class ConfigError(VAELightningError):
+    """A configuration value is out of its allowed range or inconsistent with another."""
+
+
+class DataError(VAELightningError):
+    """Data could not be found, or a data file is missing, truncated or corrupt."""
+
+
+class CheckpointError(VAELightningError):
+    """A checkpoint path is wrong, or the file is not a safe, readable vae_lightning checkpoint."""

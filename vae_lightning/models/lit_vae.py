@@ -1,0 +1,120 @@
+"""The LightningModule: the β-VAE objective, its logging, and the optimiser.
+
+It takes plain typed values and builds the network itself, so `model.beta=4` is a flat Hydra override and
+`VAELitModule.load_from_checkpoint(path)` needs no arguments.
+"""
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from vae_lightning.errors import ConfigError
+from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
+from vae_lightning.models.objectives import gaussian_kl_per_dim, make_likelihood
+from vae_lightning.models.per_dim_mean import PerDimensionMean
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+EVAL_STAGES = ("val", "test")
+
+
+def _require(condition: bool, key: str, value: object, allowed: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}={value!r} is not allowed: {allowed}.")
+
+
+class VAELitModule(L.LightningModule):
+    """β-VAE on images; logs `{stage}/loss|recon|kl|neg_elbo` in nats per image and `{stage}/kl_per_dim/NN`."""
+
+    def __init__(
+        self,
+        image_shape: Sequence[int] = (1, 28, 28),
+        latent_dim: int = 32,
+        channels: Sequence[int] = (32, 64),
+        kernel_size: int = 4,
+        hidden_dim: int = 256,
+        likelihood: str = "bernoulli",
+        gaussian_sigma: float = 0.1,
+        learn_sigma: bool = False,
+        beta: float = 1.0,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        _require(latent_dim >= 1, "model.latent_dim", latent_dim, "it must be an integer ≥ 1")
+        _require(len(channels) >= 1 and all(c >= 1 for c in channels), "model.channels", list(channels),
+                 "it must be a non-empty list of positive channel counts, e.g. [32, 64]")
+        _require(kernel_size >= 2, "model.kernel_size", kernel_size, "it must be ≥ 2")
+        _require(hidden_dim >= 1, "model.hidden_dim", hidden_dim, "it must be ≥ 1")
+        _require(beta >= 0, "model.beta", beta, "β weights the KL term and must be ≥ 0")
+        _require(optimizer in OPTIMIZERS, "optimizer.name", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
+        _require(lr > 0, "optimizer.lr", lr, "the learning rate must be > 0")
+        _require(weight_decay >= 0, "optimizer.weight_decay", weight_decay, "it must be ≥ 0")
+        self.save_hyperparameters()
+        self.vae = ConvVAE(tuple(image_shape), latent_dim, tuple(channels), kernel_size, hidden_dim)
+        self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma)
+        self.kl_per_dim = nn.ModuleDict({stage: PerDimensionMean(latent_dim) for stage in EVAL_STAGES})
+
+    def forward(self, x: Tensor) -> VAEOutput:
+        return self.vae(x)
+
+    @torch.no_grad()
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """μ and log σ² of q(z | x)."""
+        return self.vae.encoder(x)
+
+    @torch.no_grad()
+    def decode_mean(self, z: Tensor) -> Tensor:
+        """The decoder's mean image for each latent vector: what a reconstruction or sample looks like."""
+        return self.likelihood.mean(self.vae.decoder(z))
+
+    def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """−log p(x | z) per image (B,) and KL(q(z | x) ‖ p(z)) per image and dimension (B, D), in nats."""
+        out = self.vae(x)
+        return self.likelihood.neg_log_likelihood(out.logits, x), gaussian_kl_per_dim(out.mu, out.log_var)
+
+    def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        x, _ = batch
+        recon, kl_per_dim = self.elbo_terms(x)
+        kl = kl_per_dim.sum(1)
+        loss = (recon + self.hparams.beta * kl).mean()
+        is_train = stage == "train"
+        self.log_dict(
+            {f"{stage}/loss": loss, f"{stage}/recon": recon.mean(), f"{stage}/kl": kl.mean(),
+             f"{stage}/neg_elbo": (recon + kl).mean()},
+            on_step=is_train, on_epoch=True, batch_size=x.shape[0], sync_dist=not is_train,
+        )
+        if not is_train:
+            self.kl_per_dim[stage].update(kl_per_dim)
+        return loss
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._shared_step(batch, "test")
+
+    def on_validation_epoch_start(self) -> None:
+        self.kl_per_dim["val"].reset()
+
+    def on_test_epoch_start(self) -> None:
+        self.kl_per_dim["test"].reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_kl_per_dim("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_kl_per_dim("test")
+
+    def _log_kl_per_dim(self, stage: str) -> None:
+        values = self.kl_per_dim[stage].compute()
+        self.log_dict({f"{stage}/kl_per_dim/{d:02d}": v for d, v in enumerate(values)})
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        optimizer_class = OPTIMIZERS[self.hparams.optimizer]
+        return optimizer_class(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
