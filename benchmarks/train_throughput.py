@@ -19,6 +19,7 @@ import time
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.flop_counter import FlopCounterMode
 
 from vae_lightning.data import ImageDataModule
 from vae_lightning.models import VAELitModule
@@ -76,6 +77,34 @@ def lightning_path(datamodule: ImageDataModule, steps: int, warmup: int, seed: i
     return timer.seconds
 
 
+def loader_images_per_second(datamodule: ImageDataModule, batches: int) -> float:
+    """Images/second of the training DataLoader alone: the data path without the model."""
+    loader = iter(datamodule.train_dataloader())
+    started = time.perf_counter()
+    count = sum(len(next(loader)[0]) for _ in range(batches))
+    return count / (time.perf_counter() - started)
+
+
+def training_flops_per_image(batch_size: int) -> float:
+    """Forward + backward FLOPs of one training step per image, counted by PyTorch's FLOP counter."""
+    model = VAELitModule()
+    x = torch.rand(batch_size, 1, 28, 28)
+    with FlopCounterMode(display=False) as counter:
+        recon, kl_per_dim = model.elbo_terms(x)
+        (recon + kl_per_dim.sum(1)).mean().backward()
+    return counter.get_total_flops() / batch_size
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
+    """This CPU's float32 matmul rate now: the ceiling the training rate is compared with."""
+    a = torch.randn(size, size)
+    a @ a
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return repeats * 2 * size**3 / (time.perf_counter() - started) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("VAE_LIGHTNING_DATA", "data"))
@@ -105,12 +134,19 @@ def main() -> None:
             print(f"repeat {repeat + 1}/{args.repeats}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in
                                                                       rates.items()), flush=True)
     median = {name: statistics.median(values) for name, values in rates.items()}
+    loading = {loader: loader_images_per_second(dm, batches=100) for loader, dm in datamodules.items()}
+    achieved = median["ours"] * training_flops_per_image(args.batch_size) / 1e9
+    peak = matmul_gflops()
     print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
           f"{torch.get_num_threads()} threads, medians of {args.repeats}:")
     print(f"  (a) bare PyTorch loop, in-memory tensors  {median['bare']:8,.0f} images/s")
     print(f"  (b) vae_lightning (tensor loader)         {median['ours']:8,.0f} images/s")
     print(f"  (c) vae_lightning (torchvision loader)    {median['tv']:8,.0f} images/s")
     print(f"  b/a = {median['ours'] / median['bare']:.3f}   b/c = {median['ours'] / median['tv']:.2f}")
+    print(f"  data loading alone: tensor {loading['tensor']:,.0f} images/s, torchvision {loading['torchvision']:,.0f} "
+          f"images/s ({loading['tensor'] / loading['torchvision']:.0f}x)")
+    print(f"  (b) trains at {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of this CPU's float32 matmul rate "
+          f"measured now ({peak:.0f} GFLOP/s)")
 
 
 if __name__ == "__main__":

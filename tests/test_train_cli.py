@@ -102,3 +102,19 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tiny_data_root, tmp_path):
     result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", f"ckpt_path={fake}",
                      "hydra.run.dir=out", cwd=tmp_path)
     assert result.returncode == 2 and "fake.ckpt" in result.stderr and "Traceback" not in result.stderr
+
+
+def _test_numbers(run_dir) -> dict:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    return {**metrics["test"], "kl_per_dim": metrics["test_kl_per_dim"]}
+
+
+def test_same_seed_reproduces_the_metrics_and_another_seed_does_not(finished_run, tiny_data_root):
+    run_dir, _ = finished_run
+    cwd = run_dir.parent.parent
+    for name, seed in (("again", 0), ("other_seed", 1)):
+        result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", "model.beta=2",
+                         f"seed={seed}", f"hydra.run.dir=outputs/{name}", cwd=cwd)
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert _test_numbers(cwd / "outputs" / "again") == _test_numbers(run_dir)
+    assert _test_numbers(cwd / "outputs" / "other_seed")["neg_elbo"] != _test_numbers(run_dir)["neg_elbo"]

@@ -25,6 +25,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Fit and test one configuration; returns what it writes to `run_dir/metrics.json`."""
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
+    datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
     model = build(cfg.model, image_shape=list(datamodule.image_shape), optimizer=cfg.optimizer.name,
                   lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
     if cfg.ckpt_path:
@@ -42,7 +43,7 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     metrics.update(
         dataset=datamodule.hparams.name,
         num_test_images=datamodule.num_images("test"),
-        checkpoint=str(Path(best).relative_to(run_dir)) if best else None,
+        checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,
         epochs_trained=trainer.current_epoch,
         global_step=trainer.global_step,
         fit_seconds=round(fit_seconds, 2),
@@ -51,6 +52,10 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     )
     write_json_atomic(run_dir / "metrics.json", metrics)
     return metrics
+
+
+def _relative_if_inside(path: Path, directory: Path) -> str:
+    return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
 def build(node: DictConfig, **kwargs: Any) -> Any:
