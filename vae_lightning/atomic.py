@@ -16,4 +16,5 @@ def write_json_atomic(path: Path, payload: Any) -> None:
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
+    os.chmod(handle.name, 0o644)  # NamedTemporaryFile creates 0600; results are meant to be shared
     os.replace(handle.name, path)

@@ -119,15 +119,19 @@ class ImageDataModule(LightningDataModule):
         return self._dataloader("train", self.hparams.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._dataloader("val", self.hparams.eval_batch_size, shuffle=False)
+        return self.ordered_dataloader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._dataloader("test", self.hparams.eval_batch_size, shuffle=False)
+        return self.ordered_dataloader("test")
 
     def split(self, name: str) -> InMemoryImages:
         """The in-memory images and labels of "train", "val" or "test" (whichever loader feeds training)."""
         self._require_setup("split")
         return self._in_memory[name]
+
+    def ordered_dataloader(self, split: str) -> DataLoader:
+        """Any split in file order, in evaluation-sized batches: for encoding a whole split, e.g. train for probes."""
+        return self._dataloader(split, self.hparams.eval_batch_size, shuffle=False)
 
     def num_images(self, split: str) -> int:
         return len(self.split(split))

@@ -1,0 +1,283 @@
+import math
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from vae_lightning.analysis.interpolation import interpolate, lerp, slerp
+from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.representation import (
+    active_units,
+    encode_dataset,
+    knn_accuracy,
+    linear_probe_accuracy,
+    mean_kl_per_dim,
+)
+from vae_lightning.analysis.smoothness import traversal_smoothness
+from vae_lightning.errors import ConfigError
+from vae_lightning.models import VAELitModule
+from vae_lightning.models.objectives import gaussian_kl_per_dim
+
+# A linear-Gaussian model where everything is known in closed form, per dimension:
+# p(z) = N(0, 1), p(x | z) = N(z, σ²)  ⇒  p(x) = N(0, 1 + σ²) and p(z | x) = N(x / (1 + σ²), σ² / (1 + σ²)).
+SIGMA = 0.5
+LATENT_DIM = 2
+
+
+class IdentityGaussianLikelihood(nn.Module):
+    def neg_log_likelihood(self, logits: Tensor, x: Tensor) -> Tensor:
+        per_pixel = 0.5 * ((x - logits) / SIGMA) ** 2 + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
+        return per_pixel.flatten(1).sum(1)
+
+
+class LinearEncoder(nn.Module):
+    """q(z | x) = N(scale · x + shift, exp(log_var)), the same for every dimension."""
+
+    def __init__(self, scale: float, shift: float, log_var: float) -> None:
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(scale))
+        self.shift, self.log_var = shift, log_var
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        mu = self.scale * x.flatten(1) + self.shift
+        return mu, torch.full_like(mu, self.log_var)
+
+
+class LinearGaussianModel(nn.Module):
+    def __init__(self, encoder: LinearEncoder) -> None:
+        super().__init__()
+        self.vae = nn.Module()
+        self.vae.encoder = encoder
+        self.vae.decoder = lambda z: z.view(len(z), 1, 1, LATENT_DIM)
+        self.likelihood = IdentityGaussianLikelihood()
+
+
+def exact_posterior_model() -> LinearGaussianModel:
+    precision = 1 + SIGMA**2
+    return LinearGaussianModel(LinearEncoder(1 / precision, 0.0, math.log(SIGMA**2 / precision)))
+
+
+def wrong_posterior_model() -> LinearGaussianModel:
+    """Shifted and overconfident: σ_q² = 0.1 against the true posterior's 0.2, so the weights are heavy-tailed."""
+    return LinearGaussianModel(LinearEncoder(0.3, 0.5, math.log(0.1)))
+
+
+def exact_neg_log_likelihood(x: Tensor) -> Tensor:
+    variance = 1 + SIGMA**2
+    return (0.5 * x**2 / variance + 0.5 * math.log(2 * math.pi * variance)).flatten(1).sum(1)
+
+
+def closed_form_neg_elbo(model: LinearGaussianModel, x: Tensor) -> Tensor:
+    """E_q[−log p(x | z)] + KL(q ‖ p) for the linear-Gaussian model, with E_q[(x − z)²] = (x − μ)² + σ_q²."""
+    mu, log_var = model.vae.encoder(x)
+    x = x.flatten(1)
+    expected_recon = ((x - mu) ** 2 + log_var.exp()) / (2 * SIGMA**2) + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
+    return (expected_recon + gaussian_kl_per_dim(mu, log_var)).sum(1).detach()
+
+
+def data(num_images: int, seed: int = 100) -> Tensor:
+    """Draws from p(x), with a seed apart from the IWAE noise's so that the noise is independent of the data."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(num_images, 1, 1, LATENT_DIM, generator=generator) * math.sqrt(1 + SIGMA**2)
+
+
+def iwae(model: nn.Module, images: Tensor, num_samples: int, seed: int = 0, **kwargs):
+    generator = torch.Generator().manual_seed(seed)
+    return iwae_log_likelihood(model, images, num_samples, batch_size=kwargs.pop("batch_size", 64),
+                               generator=generator, **kwargs)
+
+
+@pytest.mark.parametrize("num_samples", [1, 7])
+def test_iwae_with_exact_posterior_equals_log_likelihood_for_every_sample(num_samples):
+    images = data(10)
+    result = iwae(exact_posterior_model(), images, num_samples, batch_size=4, samples_per_chunk=3)
+    torch.testing.assert_close(result.neg_log_likelihood_per_image, exact_neg_log_likelihood(images),
+                               atol=1e-4, rtol=0)
+    assert result.num_samples == num_samples and result.num_images == 10
+
+
+def test_iwae_with_wrong_posterior_tightens_towards_log_likelihood_as_k_grows():
+    images = data(2000)
+    exact = exact_neg_log_likelihood(images).mean().item()
+    results = [iwae(wrong_posterior_model(), images, k, batch_size=500) for k in (1, 10, 500)]
+    bounds = [result.neg_log_likelihood for result in results]
+    assert bounds[0] > bounds[1] > bounds[2] > exact + 5 * results[2].standard_error
+    assert bounds[2] - exact < 0.5 * (bounds[0] - exact)
+
+
+def test_iwae_with_one_sample_is_the_elbo_in_expectation():
+    model = wrong_posterior_model()
+    images = data(1).expand(4000, -1, -1, -1)
+    result = iwae(model, images, num_samples=1, batch_size=1000)
+    neg_elbo = closed_form_neg_elbo(model, images[:1]).item()
+    assert abs(result.neg_log_likelihood - neg_elbo) < 4 * result.standard_error
+
+
+def test_iwae_standard_error_is_the_spread_over_images():
+    result = iwae(wrong_posterior_model(), data(50), num_samples=3)
+    per_image = result.neg_log_likelihood_per_image
+    assert result.neg_log_likelihood == pytest.approx(per_image.mean().item(), rel=1e-6)
+    assert result.standard_error == pytest.approx(per_image.std().item() / math.sqrt(50), rel=1e-5)
+
+
+def test_iwae_is_reproducible_from_the_generator_seed():
+    images = data(20)
+    first, second = iwae(wrong_posterior_model(), images, 5, seed=3), iwae(wrong_posterior_model(), images, 5, seed=3)
+    other = iwae(wrong_posterior_model(), images, 5, seed=4)
+    assert torch.equal(first.neg_log_likelihood_per_image, second.neg_log_likelihood_per_image)
+    assert not torch.equal(first.neg_log_likelihood_per_image, other.neg_log_likelihood_per_image)
+
+
+def test_iwae_on_the_conv_vae_with_one_sample_matches_its_neg_elbo():
+    torch.manual_seed(0)
+    model = VAELitModule(image_shape=(1, 8, 8), latent_dim=3, channels=(4,), hidden_dim=16)
+    images = torch.rand(1, 1, 8, 8).round().expand(2000, -1, -1, -1)
+    result = iwae(model, images, num_samples=1, batch_size=500)
+    with torch.no_grad():
+        recon, kl_per_dim = model.elbo_terms(images)
+    neg_elbo = (recon + kl_per_dim.sum(1)).mean().item()
+    assert abs(result.neg_log_likelihood - neg_elbo) < 5 * result.standard_error
+
+
+def test_iwae_rejects_zero_samples():
+    with pytest.raises(ConfigError, match="num_samples=0"):
+        iwae(exact_posterior_model(), data(2), num_samples=0)
+
+
+def test_encode_dataset_stacks_batches_in_order():
+    model = wrong_posterior_model()
+    images, labels = data(10), torch.arange(10)
+    batches = zip(images.split(4), labels.split(4), strict=True)
+    mu, log_var, encoded_labels = encode_dataset(model, batches)
+    torch.testing.assert_close(mu, 0.3 * images.flatten(1) + 0.5)
+    torch.testing.assert_close(log_var, torch.full((10, LATENT_DIM), math.log(0.1)))
+    assert torch.equal(encoded_labels, labels)
+
+
+def test_mean_kl_per_dim_averages_the_closed_form_over_images():
+    mu = torch.tensor([[0.0, 2.0], [0.0, 0.0]])
+    log_var = torch.zeros(2, 2)
+    torch.testing.assert_close(mean_kl_per_dim(mu, log_var), torch.tensor([0.0, 1.0]))
+
+
+def test_active_units_counts_dimensions_whose_mean_varies_above_threshold():
+    signs = torch.tensor([-1.0, 1.0, -1.0, 1.0])
+    mu = torch.stack([signs, torch.full((4,), 3.0), 0.05 * signs, 0.2 * signs], dim=1)
+    variances, active = active_units(mu, threshold=0.01)
+    torch.testing.assert_close(variances, torch.tensor([4 / 3, 0.0, 0.0025 * 4 / 3, 0.04 * 4 / 3]))
+    assert active.tolist() == [True, False, False, True]
+
+
+def _split_features(features: Tensor, labels: Tensor, num_train: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    return features[:num_train], labels[:num_train], features[num_train:], labels[num_train:]
+
+
+def test_probes_are_perfect_on_separated_clusters():
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(10).repeat(100)
+    centres = 10 * torch.randn(10, 32, generator=generator)
+    features = centres[labels] + torch.randn(1000, 32, generator=generator)
+    split = _split_features(features, labels, 600)
+    assert linear_probe_accuracy(*split, seed=0) == 1.0
+    assert knn_accuracy(*split, k=5) == 1.0
+
+
+def test_probes_are_near_chance_on_noise():
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(10).repeat(300)
+    features = torch.randn(3000, 32, generator=generator)
+    split = _split_features(features, labels, 2000)
+    assert linear_probe_accuracy(*split, seed=0) < 0.2
+    assert knn_accuracy(*split, k=5) < 0.2
+
+
+def test_knn_reads_xor_labels_that_a_linear_probe_cannot():
+    generator = torch.Generator().manual_seed(0)
+    features = 2 * torch.rand(3000, 2, generator=generator) - 1
+    labels = ((features[:, 0] > 0) ^ (features[:, 1] > 0)).long()
+    split = _split_features(features, labels, 2000)
+    assert linear_probe_accuracy(*split, seed=0) < 0.65
+    assert knn_accuracy(*split, k=5) > 0.9
+
+
+def _sweep(weights: list[float], pattern: Tensor) -> Tensor:
+    return torch.stack([w * pattern for w in weights])
+
+
+def test_smoothness_of_a_linear_fade_is_monotone_and_even():
+    pattern = torch.rand(1, 6, 6, generator=torch.Generator().manual_seed(0)) + 0.1
+    steps = 9
+    fade = _sweep(torch.linspace(0, 1, steps).tolist(), pattern)
+    result = traversal_smoothness(torch.stack([fade, -fade]))
+    torch.testing.assert_close(result.monotonicity, torch.ones(2))
+    torch.testing.assert_close(result.max_step_fraction, torch.full((2,), 1 / (steps - 1)))
+    torch.testing.assert_close(result.mean_step_change, torch.full((2,), pattern.mean().item() / (steps - 1)))
+
+
+def test_smoothness_of_one_abrupt_jump_puts_all_change_in_one_step():
+    pattern = torch.ones(1, 4, 4)
+    result = traversal_smoothness(_sweep([0, 0, 0, 1, 1, 1], pattern)[None])
+    torch.testing.assert_close(result.max_step_fraction, torch.ones(1))
+    torch.testing.assert_close(result.monotonicity, torch.ones(1))
+
+
+def test_smoothness_of_back_and_forth_has_zero_monotonicity():
+    pattern = torch.ones(1, 4, 4)
+    result = traversal_smoothness(_sweep([1, 0, 1, 0, 1], pattern)[None])
+    torch.testing.assert_close(result.monotonicity, torch.zeros(1))
+    torch.testing.assert_close(result.mean_step_change, torch.ones(1))
+
+
+def test_smoothness_of_independent_random_images_has_low_monotonicity():
+    images = torch.rand(3, 9, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    assert (traversal_smoothness(images).monotonicity < 0.2).all()
+
+
+def test_smoothness_of_a_constant_sweep_is_all_zero():
+    result = traversal_smoothness(torch.full((2, 7, 1, 5, 5), 0.3))
+    for value in result:
+        assert torch.equal(value, torch.zeros(2))
+
+
+def test_smoothness_accepts_extra_leading_dimensions():
+    images = torch.rand(4, 3, 5, 1, 6, 6, generator=torch.Generator().manual_seed(0))
+    batched = traversal_smoothness(images)
+    torch.testing.assert_close(batched.monotonicity[2], traversal_smoothness(images[2]).monotonicity)
+
+
+@pytest.mark.parametrize("method", ["linear", "spherical"])
+def test_interpolation_starts_and_ends_exactly_at_the_endpoints(method):
+    a, b = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([0.3, 0.7, -1.1])
+    path = interpolate(a, b, steps=6, method=method)
+    assert path.shape == (6, 3)
+    assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+
+
+def test_lerp_midpoint_is_the_average():
+    a, b = torch.tensor([1.0, -2.0]), torch.tensor([3.0, 4.0])
+    torch.testing.assert_close(lerp(a, b, torch.tensor([0.5]))[0], torch.tensor([2.0, 1.0]))
+
+
+def test_slerp_keeps_the_norm_between_equal_norm_endpoints():
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.randn(16, generator=generator), torch.randn(16, generator=generator)
+    b = b * a.norm() / b.norm()
+    path = interpolate(a, b, steps=11, method="spherical")
+    torch.testing.assert_close(path.norm(dim=1), torch.full((11,), a.norm().item()))
+
+
+def test_slerp_of_orthogonal_unit_vectors_passes_through_the_diagonal():
+    a, b = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    torch.testing.assert_close(slerp(a, b, torch.tensor([0.5]))[0], torch.tensor([1.0, 1.0]) / math.sqrt(2))
+
+
+@pytest.mark.parametrize("scale", [2.0, -1.0, 0.0])
+def test_slerp_falls_back_to_lerp_for_parallel_or_zero_vectors(scale):
+    a = torch.tensor([1.0, 2.0, -0.5])
+    t = torch.linspace(0, 1, 5)
+    torch.testing.assert_close(slerp(a, scale * a, t), lerp(a, scale * a, t))
+
+
+def test_interpolation_rejects_an_unknown_method():
+    with pytest.raises(ConfigError, match="'cubic'"):
+        interpolate(torch.zeros(2), torch.ones(2), steps=3, method="cubic")

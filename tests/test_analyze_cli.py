@@ -1,0 +1,76 @@
+"""`python -m vae_lightning.analyze` end to end on a tiny trained run: every figure and number is produced."""
+
+import json
+
+import pytest
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import TINY_RUN, run_cli
+
+FIGURES = ["reconstructions", "samples", "interpolations", "latent_map_pca", "latent_map_tsne", "kl_per_dim",
+           "traversal_strips", "traversal_0", "traversal_1"]
+SMALL_ANALYSIS = [
+    "iwae.num_samples=5", "iwae.num_images=20", "traversal.num_base_images=2", "traversal.steps=5",
+    "traversal.grid_dims=3", "interpolation.num_pairs=2", "samples.count=9", "reconstructions.per_class=2",
+    "latent_map.tsne=true", "latent_map.tsne_max_points=60",
+]
+
+
+@pytest.fixture(scope="module")
+def analysed_run(tiny_data_root, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("analysis")
+    trained = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", "hydra.run.dir=run", cwd=cwd)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    result = run_cli("vae_lightning.analyze", f"run={cwd / 'run'}", f"data.root={tiny_data_root}", *SMALL_ANALYSIS,
+                     cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "run", result
+
+
+def test_every_figure_is_written_as_a_png(analysed_run):
+    run_dir, _ = analysed_run
+    for name in FIGURES:
+        with Image.open(run_dir / "analysis" / f"{name}.png") as image:
+            assert image.width > 100 and image.height > 50
+    with Image.open(run_dir / "analysis" / "traversal.gif") as gif:
+        assert gif.n_frames == 2 * 5 - 2
+
+
+def test_numbers_state_split_and_sample_size_and_agree(analysed_run):
+    run_dir, _ = analysed_run
+    metrics = json.loads((run_dir / "analysis" / "metrics.json").read_text())
+    elbo, iwae = metrics["elbo"], metrics["iwae"]
+    assert (elbo["split"], elbo["num_images"]) == ("test", 32)
+    assert (iwae["split"], iwae["num_images"], iwae["num_samples"]) == ("test", 20, 5)
+    assert elbo["neg_elbo"] == pytest.approx(elbo["recon"] + elbo["kl"])
+    assert sum(elbo["kl_per_dim"]) == pytest.approx(elbo["kl"], rel=1e-4)
+    assert metrics["active_units"]["count"] == sum(v > 0.01 for v in metrics["active_units"]["mu_variance"])
+    assert metrics["linear_probe"]["num_train"] == 86 and 0 <= metrics["linear_probe"]["accuracy"] <= 1
+    per_dim = metrics["traversal"]["per_dim"]
+    assert [row["kl"] for row in per_dim] == sorted((row["kl"] for row in per_dim), reverse=True)
+    assert len(per_dim) == 4
+
+
+def test_summary_is_printed_saved_and_logged_to_the_runs_tensorboard(analysed_run):
+    run_dir, result = analysed_run
+    summary = (run_dir / "analysis" / "summary.md").read_text()
+    assert "IWAE bound" in summary and "K = 5" in summary and summary in result.stdout
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0}).Reload()
+    assert {f"analysis/{name}" for name in FIGURES} <= set(events.Tags()["images"])
+
+
+def test_analysis_is_deterministic_given_the_seed(analysed_run, tiny_data_root):
+    run_dir, _ = analysed_run
+    first = (run_dir / "analysis" / "metrics.json").read_text()
+    again = run_cli("vae_lightning.analyze", f"run={run_dir}", f"data.root={tiny_data_root}", *SMALL_ANALYSIS,
+                    cwd=run_dir.parent)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (run_dir / "analysis" / "metrics.json").read_text() == first
+
+
+@pytest.mark.parametrize("target", ["no/such/run", "not_a_run"])
+def test_a_path_that_is_not_a_run_is_reported_plainly(tmp_path, target):
+    (tmp_path / "not_a_run").mkdir()
+    result = run_cli("vae_lightning.analyze", f"run={tmp_path / target}", cwd=tmp_path)
+    assert result.returncode == 2 and "Error:" in result.stderr and "Traceback" not in result.stderr

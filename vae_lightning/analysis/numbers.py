@@ -1,0 +1,68 @@
+"""Every number of the analysis, each stated with the split and the sample size it used."""
+
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torch import Tensor
+
+from vae_lightning.analysis.elbo import evaluate_elbo
+from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.representation import (
+    EncodedSplit,
+    active_units,
+    encode_dataset,
+    knn_accuracy,
+    linear_probe_accuracy,
+)
+from vae_lightning.analysis.smoothness import SmoothnessResult
+from vae_lightning.data import ImageDataModule
+from vae_lightning.models import VAELitModule
+
+
+def encode_splits(model: VAELitModule, datamodule: ImageDataModule) -> dict[str, EncodedSplit]:
+    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else)."""
+    return {split: encode_dataset(model, datamodule.ordered_dataloader(split)) for split in ("train", "test")}
+
+
+def compute_numbers(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[str, EncodedSplit],
+                    cfg: DictConfig) -> dict[str, Any]:
+    """Test ELBO terms, IWAE bound, active units and linear / k-NN probes as one JSON-ready dictionary."""
+    test, train = encoded["test"], encoded["train"]
+    elbo = evaluate_elbo(model, datamodule.ordered_dataloader("test"), cfg.seed)
+    images = datamodule.split("test").images
+    iwae_images = images if cfg.iwae.num_images is None else images[: cfg.iwae.num_images]
+    iwae = iwae_log_likelihood(
+        model, iwae_images.unsqueeze(1).float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
+        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True,
+    )
+    mu_variance, active = active_units(test.mu, cfg.active_units.threshold)
+    probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
+    return {
+        "units": "nats per image",
+        "elbo": {"split": "test", "num_images": elbo.num_images, "neg_elbo": elbo.neg_elbo, "recon": elbo.recon,
+                 "kl": elbo.kl, "kl_per_dim": elbo.kl_per_dim.tolist()},
+        "iwae": {"split": "test", "num_images": iwae.num_images, "num_samples": iwae.num_samples,
+                 "neg_log_likelihood": iwae.neg_log_likelihood, "standard_error": iwae.standard_error},
+        "active_units": {"split": "test", "num_images": len(test.mu), "threshold": cfg.active_units.threshold,
+                         "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
+                         "mu_variance": mu_variance.tolist()},
+        "linear_probe": {**probe_sizes, "accuracy": linear_probe_accuracy(train.mu, train.labels, test.mu,
+                                                                          test.labels, seed=cfg.seed)},
+        "knn_probe": {**probe_sizes, "k": cfg.probes.knn_k,
+                      "accuracy": knn_accuracy(train.mu, train.labels, test.mu, test.labels, k=cfg.probes.knn_k)},
+    }
+
+
+def traversal_numbers(smoothness: SmoothnessResult, dims: list[int], kl_per_dim: Tensor, mu_variance: Tensor,
+                      active: Tensor, cfg: DictConfig, num_base_images: int) -> dict[str, Any]:
+    """Per-dimension smoothness of the traversals, in the order of `dims` (most informative first)."""
+    per_dim = [
+        {"dim": dim, "kl": kl_per_dim[dim].item(), "mu_variance": mu_variance[dim].item(),
+         "active": bool(active[dim]), "mean_step_change": smoothness.mean_step_change[row].item(),
+         "monotonicity": smoothness.monotonicity[row].item(),
+         "max_step_fraction": smoothness.max_step_fraction[row].item()}
+        for row, dim in enumerate(dims)
+    ]
+    return {"split": "test", "num_base_images": num_base_images, "range": cfg.traversal.range,
+            "steps": cfg.traversal.steps, "per_dim": per_dim}

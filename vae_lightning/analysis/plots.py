@@ -1,0 +1,175 @@
+"""Matplotlib figures of the latent space. They take computed tensors and never run the model.
+
+Images are drawn at native resolution with `interpolation="nearest"`, so the only enlargement is pixel repetition.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from PIL import Image
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+from torch import Tensor
+
+from vae_lightning.analysis.grids import display_grid
+from vae_lightning.errors import ConfigError
+
+DPI = 100
+PROJECTIONS = ("pca", "tsne")
+
+
+def save_figure(figure: Figure, path: Path) -> Path:
+    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def figure_to_image_tensor(figure: Figure) -> Tensor:
+    """The rendered figure as a (3, H, W) uint8 tensor, for TensorBoard's `add_image`."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    image = np.asarray(Image.open(buffer).convert("RGB"))
+    return torch.from_numpy(image.copy()).permute(2, 0, 1)
+
+
+def _show(axes: Axes, images: Tensor, nrow: int) -> None:
+    """Draw (N, C, H, W) images in [0, 1] as one grid without interpolation."""
+    grid = display_grid(images, nrow=nrow).permute(1, 2, 0).numpy()
+    axes.imshow(grid, interpolation="nearest", vmin=0, vmax=1)
+    axes.set_xticks([])
+    axes.set_yticks([])
+
+
+def _image_figure(rows: int, columns: int, side: int, extra_width: float = 0.0) -> Figure:
+    """A figure sized so each image cell is drawn at an integer multiple of its pixels."""
+    cell = (side + 2) * 3 / DPI
+    return Figure(figsize=(columns * cell + extra_width, rows * cell + 0.6))
+
+
+def reconstructions_by_class(inputs: Tensor, reconstructions: Tensor, labels: Tensor, class_names: tuple[str, ...],
+                             per_class: int) -> Figure:
+    """One row per class: its first test inputs, then their reconstructions (decoder mean at μ)."""
+    classes = labels.unique().tolist()
+    figure = _image_figure(len(classes), 2 * per_class, inputs.shape[-1], extra_width=1.6)
+    axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
+    for ax, label in zip(axes, classes, strict=True):
+        chosen = (labels == label).nonzero().flatten()[:per_class]
+        _show(ax, torch.cat([inputs[chosen], reconstructions[chosen]]), nrow=2 * per_class)
+        ax.set_ylabel(class_names[label], rotation=0, ha="right", va="center")
+    axes[0].set_title(f"inputs ({per_class}) | reconstructions ({per_class})")
+    return figure
+
+
+def sample_grid(samples: Tensor, title: str) -> Figure:
+    nrow = max(1, int(len(samples) ** 0.5))
+    figure = _image_figure(-(-len(samples) // nrow), nrow, samples.shape[-1])
+    ax = figure.subplots()
+    _show(ax, samples, nrow=nrow)
+    ax.set_title(title)
+    return figure
+
+
+def _dim_label(dim: int, kl_per_dim: Tensor, active: Tensor) -> str:
+    state = "" if active[dim] else "\n(inactive)"
+    return f"z{dim}  KL {kl_per_dim[dim]:.2f}{state}"
+
+
+def _offset_labels(offsets: Tensor) -> list[str]:
+    return [f"{value:+.1f}σ" if abs(value) > 1e-6 else "μ" for value in offsets.tolist()]
+
+
+def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor, offsets: Tensor,
+                   title: str) -> Figure:
+    """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ."""
+    figure = _image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
+    axes = figure.subplots(len(dims), 1, squeeze=False)[:, 0]
+    for ax, row, dim in zip(axes, images, dims, strict=True):
+        _show(ax, row, nrow=len(offsets))
+        ax.set_ylabel(_dim_label(dim, kl_per_dim, active), rotation=0, ha="right", va="center",
+                      color="black" if active[dim] else "grey")
+    side = images.shape[-1] + 2
+    axes[-1].set_xticks([side * i + side / 2 for i in range(len(offsets))], _offset_labels(offsets))
+    axes[0].set_title(title)
+    return figure
+
+
+def traversal_strips(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor,
+                     offsets: Tensor) -> Figure:
+    """Every dimension as one thin strip, ordered by KL: which dimensions change the image at all."""
+    return traversal_grid(images, dims, kl_per_dim, active, offsets, "Every latent dimension, ordered by KL")
+
+
+def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: int = 120, scale: int = 4) -> Path:
+    """A GIF sweeping the given dimensions side by side, forward then back so the loop has no jump."""
+    steps = images.shape[1]
+    order = list(range(steps)) + list(range(steps - 2, 0, -1))
+    frames = []
+    for step in order:
+        grid = display_grid(images[:, step], nrow=len(dims), scale=scale)
+        frames.append(Image.fromarray((grid.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
+    return path
+
+
+def interpolation_grid(linear: Tensor, spherical: Tensor) -> Figure:
+    """For each pair of test images, the linear path above the spherical one between their μ."""
+    pairs, steps = linear.shape[:2]
+    figure = _image_figure(2 * pairs, steps, linear.shape[-1], extra_width=1.2)
+    axes = figure.subplots(2 * pairs, 1, squeeze=False)[:, 0]
+    for pair in range(pairs):
+        for offset, (name, path) in enumerate((("linear", linear), ("spherical", spherical))):
+            ax = axes[2 * pair + offset]
+            _show(ax, path[pair], nrow=steps)
+            ax.set_ylabel(f"pair {pair + 1}\n{name}", rotation=0, ha="right", va="center")
+    axes[0].set_title("Interpolations between test images' μ")
+    return figure
+
+
+def project_2d(mu: Tensor, method: str, seed: int, max_points: int | None = None) -> tuple[np.ndarray, Tensor]:
+    """2-D coordinates of (a seeded subsample of) μ and the indices kept; t-SNE is O(N²), hence the cap."""
+    if method not in PROJECTIONS:
+        raise ConfigError(f"latent map method {method!r} is not known: use one of {', '.join(PROJECTIONS)}.")
+    kept = torch.arange(len(mu))
+    if max_points is not None and len(mu) > max_points:
+        kept = torch.randperm(len(mu), generator=torch.Generator().manual_seed(seed))[:max_points].sort().values
+    features = mu[kept].double().numpy()
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(features), kept
+    perplexity = min(30.0, (len(features) - 1) / 3)
+    return TSNE(n_components=2, init="pca", random_state=seed, perplexity=perplexity).fit_transform(features), kept
+
+
+def latent_map(points: np.ndarray, labels: Tensor, class_names: tuple[str, ...], title: str, method: str) -> Figure:
+    figure = Figure(figsize=(7.5, 6))
+    ax = figure.subplots()
+    colours = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5, s=3,
+                         alpha=0.7, linewidths=0)
+    handles = [ax.scatter([], [], color=colours.cmap(colours.norm(label)), s=20) for label in range(len(class_names))]
+    ax.legend(handles, class_names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    axis = "PC" if method == "pca" else "t-SNE "
+    ax.set_xlabel(f"{axis}1")
+    ax.set_ylabel(f"{axis}2")
+    ax.set_title(title)
+    return figure
+
+
+def kl_bar_chart(kl_per_dim: Tensor, mu_variance: Tensor, threshold: float, title: str) -> Figure:
+    """KL per dimension (top) and Cov(μ_d), the quantity that defines active units, with its threshold (bottom)."""
+    active = (mu_variance > threshold).numpy()
+    colours = np.where(active, "tab:blue", "lightgrey")
+    index = np.arange(len(kl_per_dim))
+    figure = Figure(figsize=(max(6.0, 0.25 * len(index)), 5.5))
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.bar(index, kl_per_dim.numpy(), color=colours)
+    top.set_ylabel("KL (nats)")
+    top.set_title(f"{title}: {int(active.sum())} of {len(index)} dimensions active")
+    bottom.bar(index, mu_variance.numpy(), color=colours)
+    bottom.axhline(threshold, color="tab:red", linestyle="--", label=f"active-unit threshold {threshold:g}")
+    bottom.set_yscale("log")
+    bottom.set_ylabel("Cov(μ_d) over test images")
+    bottom.set_xlabel("latent dimension")
+    bottom.legend(loc="upper right", frameon=False)
+    return figure

@@ -1,0 +1,92 @@
+"""How much the latent means μ(x) carry: active units, per-dimension KL, and how well simple classifiers read labels.
+
+Probes are trained on μ of the training split and scored on the test split; they measure what is linearly (logistic
+regression) or locally (k nearest neighbours) recoverable from the code, not what the VAE was trained for.
+"""
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import Tensor, nn
+
+from vae_lightning.analysis.likelihood import model_device
+from vae_lightning.errors import ConfigError
+from vae_lightning.models.objectives import gaussian_kl_per_dim
+
+PROBE_MAX_ITER = 1000
+
+
+class EncodedSplit(NamedTuple):
+    """q(z|x) = N(μ, exp(log_var)) for every image of a split, on the CPU, with the images' labels."""
+
+    mu: Tensor
+    log_var: Tensor
+    labels: Tensor
+
+
+@torch.no_grad()
+def encode_dataset(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]) -> EncodedSplit:
+    """Run `model.vae.encoder` over (images, labels) batches, e.g. a DataLoader, and stack the results in order."""
+    device = model_device(model)
+    mus, log_vars, labels = [], [], []
+    for images, batch_labels in batches:
+        mu, log_var = model.vae.encoder(images.to(device))
+        mus.append(mu.cpu())
+        log_vars.append(log_var.cpu())
+        labels.append(batch_labels.cpu())
+    if not mus:
+        raise ConfigError("The split to encode has no images: check the data split and its batch size.")
+    return EncodedSplit(torch.cat(mus), torch.cat(log_vars), torch.cat(labels))
+
+
+def mean_kl_per_dim(mu: Tensor, log_var: Tensor) -> Tensor:
+    """KL(q(z_d|x) ‖ N(0, 1)) per dimension (D,), averaged over images, in nats; it sums to the rate."""
+    return gaussian_kl_per_dim(mu.double(), log_var.double()).mean(0).float()
+
+
+def active_units(mu: Tensor, threshold: float = 0.01) -> tuple[Tensor, Tensor]:
+    """Variance of μ_d over images (D,) and which dimensions are active: Cov_x(E_q[z_d|x]) > threshold.
+
+    Burda et al. (2016): a dimension whose posterior mean does not move with x carries no information about x,
+    whatever its σ. The variance uses the unbiased (N − 1) estimator.
+    """
+    if mu.ndim != 2 or len(mu) < 2:
+        raise ConfigError(f"mu has shape {tuple(mu.shape)}: active units need μ of at least 2 images, shape (N, D).")
+    variances = mu.double().var(dim=0).float()
+    return variances, variances > threshold
+
+
+def linear_probe_accuracy(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor,
+                          seed: int) -> float:
+    """Test accuracy of multinomial logistic regression on standardised features.
+
+    Standardising changes nothing a linear classifier can express but makes L-BFGS converge in a few hundred
+    iterations and keeps the default L2 penalty (C = 1) equally strong on every dimension.
+    """
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=PROBE_MAX_ITER, random_state=seed))
+    return _fit_and_score(probe, train_features, train_labels, test_features, test_labels)
+
+
+def knn_accuracy(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor,
+                 k: int = 5) -> float:
+    """Test accuracy of a k-nearest-neighbour vote under Euclidean distance in the raw latent space.
+
+    The features are not standardised: that would blow inactive, near-constant dimensions up to unit variance and
+    let their noise dominate the distances, and the question is whether the latent geometry itself groups labels.
+    """
+    if k < 1:
+        raise ConfigError(f"k={k} is not allowed: the number of neighbours must be ≥ 1.")
+    return _fit_and_score(KNeighborsClassifier(n_neighbors=k), train_features, train_labels, test_features,
+                          test_labels)
+
+
+def _fit_and_score(classifier: BaseEstimator, train_features: Tensor, train_labels: Tensor, test_features: Tensor,
+                   test_labels: Tensor) -> float:
+    classifier.fit(train_features.cpu().numpy(), train_labels.cpu().numpy())
+    return float(classifier.score(test_features.cpu().numpy(), test_labels.cpu().numpy()))

@@ -1,0 +1,94 @@
+"""From what the user points at (a run directory or a checkpoint) to a restored model, its data and an output folder.
+
+Everything is rebuilt from the checkpoint itself — the model's and the data module's saved hyper-parameters — so a
+checkpoint copied away from its run still analyses, and nothing is unpickled beyond tensors and plain containers.
+"""
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from vae_lightning.checkpoints import load_checkpoint
+from vae_lightning.data import ImageDataModule
+from vae_lightning.errors import CheckpointError
+from vae_lightning.models import VAELitModule
+
+CHECKPOINT_CHOICES = ("best", "last")
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisTarget:
+    checkpoint_path: Path
+    output_dir: Path
+    tensorboard_dir: Path
+
+
+def resolve_target(run: str | Path, checkpoint: str = "best") -> AnalysisTarget:
+    """Which checkpoint to analyse and where the results go: `<run>/analysis` and the run's own TensorBoard folder."""
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise CheckpointError(f"checkpoint={checkpoint!r} is not allowed: use one of {', '.join(CHECKPOINT_CHOICES)}.")
+    path = Path(run).expanduser().resolve()
+    if path.is_dir():
+        return _target_in_run(path, _pick_checkpoint(path, checkpoint))
+    if path.is_file():
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+        if run_dir is not None:
+            return _target_in_run(run_dir, path)
+        output_dir = path.parent / f"analysis_{path.stem}"
+        return AnalysisTarget(path, output_dir, output_dir / "tensorboard")
+    raise CheckpointError(
+        f"run={run} does not exist. Pass a run directory written by vae_lightning.train (it holds checkpoints/) or "
+        "one of its .ckpt files, e.g. run=outputs/2026-01-31/12-00-00_fashion."
+    )
+
+
+def _target_in_run(run_dir: Path, checkpoint_path: Path) -> AnalysisTarget:
+    return AnalysisTarget(checkpoint_path, run_dir / "analysis", run_dir / "tensorboard")
+
+
+def _pick_checkpoint(run_dir: Path, which: str) -> Path:
+    folder = run_dir / "checkpoints"
+    candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime) if which == "best" else []
+    last = folder / "last.ckpt"
+    if candidates:
+        return candidates[-1]
+    if last.is_file():
+        return last
+    raise CheckpointError(
+        f"{run_dir} is not a vae_lightning run directory: it has no checkpoints/best-*.ckpt or checkpoints/last.ckpt. "
+        "Pass the directory that vae_lightning.train printed as 'Run directory', or a .ckpt file."
+    )
+
+
+def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
+    """The trained VAE in eval mode, built from its saved hyper-parameters and weights."""
+    try:
+        model = VAELitModule(**checkpoint["hyper_parameters"])
+        model.load_state_dict(checkpoint["state_dict"])
+    except (KeyError, TypeError, RuntimeError) as error:
+        raise CheckpointError(
+            f"Checkpoint {path} does not match this version of vae_lightning ({type(error).__name__}: "
+            f"{str(error).splitlines()[0]}). Analyse it with the version that trained it, or retrain."
+        ) from error
+    return model.eval()
+
+
+def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any) -> ImageDataModule:
+    """The data module the run was trained with (same dataset, split and seed); `overrides` that are None are kept."""
+    saved = checkpoint.get("datamodule_hyper_parameters")
+    if not isinstance(saved, dict):
+        raise CheckpointError(
+            f"Checkpoint {path} does not record its data settings (no datamodule_hyper_parameters); it was not "
+            "written by vae_lightning.train. Analyse a checkpoint from a training run."
+        )
+    settings = {**saved, **{key: value for key, value in overrides.items() if value is not None}}
+    return ImageDataModule(**settings)
+
+
+def open_run(run: str | Path, checkpoint: str = "best",
+             **data_overrides: Any) -> tuple[AnalysisTarget, VAELitModule, ImageDataModule]:
+    """Resolve, safely load and rebuild everything an analysis needs."""
+    target = resolve_target(run, checkpoint)
+    state = load_checkpoint(target.checkpoint_path)
+    model = restore_model(state, target.checkpoint_path)
+    return target, model, restore_datamodule(state, target.checkpoint_path, **data_overrides)

@@ -1,0 +1,50 @@
+"""The analysis numbers as a Markdown report: printed at the end of `analyze` and saved beside the figures."""
+
+from typing import Any
+
+
+def render_summary(metrics: dict[str, Any]) -> str:
+    """A short Markdown report; every line names the split and sample size behind its number."""
+    elbo, iwae, units = metrics["elbo"], metrics["iwae"], metrics["active_units"]
+    linear, knn = metrics["linear_probe"], metrics["knn_probe"]
+    lines = [
+        f"# Latent-space analysis: {metrics['dataset']}, β = {metrics['beta']:g}, {metrics['latent_dim']}-d latent",
+        "",
+        f"Checkpoint `{metrics['checkpoint']}`, seed {metrics['seed']}.",
+        "",
+        "| quantity | value | split, sample |",
+        "|---|---|---|",
+        f"| negative ELBO (nats/image) | {elbo['neg_elbo']:.2f} | {_split(elbo)}, 1 z per image |",
+        f"| reconstruction −log p(x\\|z) (nats/image) | {elbo['recon']:.2f} | {_split(elbo)} |",
+        f"| KL(q(z\\|x) ‖ p(z)), the rate (nats/image) | {elbo['kl']:.2f} | {_split(elbo)} |",
+        f"| IWAE bound on −log p(x) (nats/image) | {iwae['neg_log_likelihood']:.2f} ± {iwae['standard_error']:.2f} "
+        f"(s.e.) | {_split(iwae)}, K = {iwae['num_samples']} |",
+        f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
+        f"{_split(units)} |",
+        f"| linear probe accuracy on μ | {linear['accuracy']:.3f} | train on {linear['num_train']} train, test on "
+        f"{linear['num_test']} test |",
+        f"| {knn['k']}-NN accuracy on μ | {knn['accuracy']:.3f} | train on {knn['num_train']} train, test on "
+        f"{knn['num_test']} test |",
+        "",
+        "## Dimensions, most informative first",
+        "",
+        "| dim | KL (nats) | Cov(μ) | active | mean step change | monotonicity |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in metrics["traversal"]["per_dim"]:
+        lines.append(
+            f"| z{row['dim']} | {row['kl']:.3f} | {row['mu_variance']:.4f} | {'yes' if row['active'] else 'no'} | "
+            f"{row['mean_step_change']:.4f} | {row['monotonicity']:.3f} |"
+        )
+    traversal = metrics["traversal"]
+    lines += [
+        "",
+        f"Traversals: ±{traversal['range']:g} prior σ in {traversal['steps']} steps around the μ of "
+        f"{traversal['num_base_images']} test images; step change is the mean absolute pixel change between adjacent "
+        "steps, monotonicity 1 means every pixel changes in one direction across the sweep.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _split(entry: dict[str, Any]) -> str:
+    return f"{entry['split']}, {entry['num_images']} images"
