@@ -33,12 +33,14 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     target.output_dir.mkdir(parents=True, exist_ok=True)
     print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}; results go to {target.output_dir}")
 
+    print("Encoding the training and test splits …", flush=True)
     encoded = encode_splits(model, datamodule)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,
         **compute_numbers(model, datamodule, encoded, cfg),
     }
+    print("Drawing figures …", flush=True)
     with SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
         summary = render_summary(metrics)

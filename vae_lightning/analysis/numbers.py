@@ -29,6 +29,7 @@ def compute_numbers(model: VAELitModule, datamodule: ImageDataModule, encoded: d
                     cfg: DictConfig) -> dict[str, Any]:
     """Test ELBO terms, IWAE bound, active units and linear / k-NN probes as one JSON-ready dictionary."""
     test, train = encoded["test"], encoded["train"]
+    print("Test ELBO, IWAE bound, active units and probes …", flush=True)
     elbo = evaluate_elbo(model, datamodule.ordered_dataloader("test"), cfg.seed)
     images = datamodule.split("test").images
     iwae_images = images if cfg.iwae.num_images is None else images[: cfg.iwae.num_images]

@@ -62,6 +62,8 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
 
     methods = ("pca", "tsne") if cfg.latent_map.tsne else ("pca",)
     for method in methods:
+        if method == "tsne":
+            print(f"t-SNE of up to {cfg.latent_map.tsne_max_points} test codes …", flush=True)
         points, kept = figures.project_2d(test.mu, method, seed=cfg.seed, max_points=cfg.latent_map.tsne_max_points
                                           if method == "tsne" else None)
         publish(f"latent_map_{method}", figures.latent_map(points, test.labels[kept], class_names,
