@@ -7,6 +7,8 @@ import pytest
 
 from tests.data_helpers import write_idx_dataset
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
 # Small enough that one CLI run trains in seconds on 2 CPU cores, real enough to exercise every component.
 TINY_RUN = [
     "data=fashion", "data.download=false", "data.batch_size=16", "data.eval_batch_size=32",
@@ -28,5 +30,6 @@ def run_cli(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProc
     """Run `python -m <module> <overrides>` as a user would, from `cwd`, without the real-data variable."""
     env = {key: value for key, value in os.environ.items() if key != "VAE_LIGHTNING_DATA"}
     env["XDG_CACHE_HOME"] = str(cwd / "cache")
+    env["PYTHONPATH"] = str(REPO_ROOT)  # lets a test inject faults with +callbacks.x._target_=tests.fault_injection.X
     return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)

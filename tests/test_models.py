@@ -84,10 +84,11 @@ def test_log_var_stays_bounded_for_extreme_inputs():
     assert torch.isfinite(gaussian_kl_per_dim(torch.zeros_like(log_var), log_var)).all()
 
 
-@pytest.mark.parametrize("beta", [0.0, 1.0, 100.0])
-def test_training_steps_stay_finite_across_beta(beta):
+@pytest.mark.parametrize(("beta", "latent_dim"), [(0.0, 8), (1.0, 8), (100.0, 8), (1.0, 1), (100.0, 1), (1.0, 256),
+                                                  (100.0, 256)])
+def test_training_steps_stay_finite_across_beta_and_latent_size(beta, latent_dim):
     torch.manual_seed(0)
-    model = VAELitModule(latent_dim=8, beta=beta, lr=1e-2)
+    model = VAELitModule(latent_dim=latent_dim, beta=beta, lr=1e-2)
     optimizer = model.configure_optimizers()
     x = torch.rand(16, 1, 28, 28)
     for _ in range(20):

@@ -5,6 +5,8 @@ to the run's TensorBoard, and print a Markdown summary.
 """
 
 import sys
+from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,17 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     (target.output_dir / "summary.md").write_text(summary)
     OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
     return target.output_dir, metrics
+
+
+def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
+    """analyze.yaml's settings for `run` with dotted `overrides`, for callers other than the CLI (train, report).
+
+    Read as plain OmegaConf rather than through Hydra's compose, which cannot be called inside another Hydra app.
+    """
+    cfg = OmegaConf.create(resources.files("vae_lightning.conf").joinpath("analyze.yaml").read_text())
+    for key in ("defaults", "hydra"):
+        cfg.pop(key)
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"run={run}", *overrides]))
 
 
 def pick_device(name: str) -> torch.device:

@@ -58,6 +58,28 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
         )
 
 
+# Data settings that change what a run trains on; paths, workers and evaluation batch size may differ on resume.
+TRAINING_DATA_KEYS = ("name", "batch_size", "val_fraction", "seed", "limit_train_samples")
+
+
+def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: dict[str, Any],
+                   data_hparams: dict[str, Any]) -> None:
+    """Raise unless the checkpoint was trained with the model and data settings of the command continuing it."""
+    saved_model = checkpoint.get("hyper_parameters", {})
+    saved_data = checkpoint.get("datamodule_hyper_parameters", {})
+    differing = [f"model.{key}: run {saved_model[key]!r} vs command {value!r}" for key, value in model_hparams.items()
+                 if key in saved_model and list_or_value(saved_model[key]) != list_or_value(value)]
+    differing += [f"data.{key}: run {saved_data[key]!r} vs command {data_hparams[key]!r}" for key in TRAINING_DATA_KEYS
+                  if key in saved_data and saved_data[key] != data_hparams[key]]
+    if differing:
+        raise CheckpointError(
+            f"The run in {Path(path).parent.parent} was trained with other settings than this command asks for "
+            f"({'; '.join(differing)}), so continuing it would mix two experiments. Rerun with the run's own "
+            "settings, add redo=true to train this directory again from scratch (earlier outputs are moved aside), or "
+            "drop resume= to start a new run."
+        )
+
+
 def list_or_value(value: Any) -> Any:
     """Tuples and lists compare equal when their items do."""
     return list(value) if isinstance(value, (list, tuple)) else value

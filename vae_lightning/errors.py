@@ -19,3 +19,7 @@ class DataError(VAELightningError):
 
 class CheckpointError(VAELightningError):
     """A checkpoint path is wrong, or the file is not a safe, readable vae_lightning checkpoint."""
+
+
+class TrainingDivergedError(VAELightningError):
+    """The loss stopped being finite; training stops before a damaged state can be saved."""

@@ -11,30 +11,59 @@ from typing import Any
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
+from vae_lightning.analyze import analysis_config, analyze
 from vae_lightning.atomic import write_json_atomic
-from vae_lightning.checkpoints import check_compatible, load_checkpoint
+from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt
+from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
+from vae_lightning.commands import resume_command
+from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import VAELightningError
+from vae_lightning.run_state import (
+    FAILURE_FILE,
+    clear_failure,
+    finished_metrics,
+    record_failure,
+    resumable_checkpoint,
+    set_aside_outputs,
+)
+
+# `resume=<run dir>` makes that directory the run directory again (see hydra.run.dir in conf/train.yaml).
+OmegaConf.register_new_resolver("vae.run_dir", lambda resume, fresh: resume or fresh, replace=True)
 
 
-def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
-    """Fit and test one configuration; returns what it writes to `run_dir/metrics.json`."""
+def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]:
+    """Fit and test one configuration in `run_dir`, continuing an interrupted attempt there; returns what it writes
+    to `run_dir/metrics.json`."""
+    validate_train_config(cfg)
+    previous = finished_metrics(run_dir)
+    if previous is not None and not cfg.redo:
+        print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
+        return previous
+    if cfg.redo and (moved := set_aside_outputs(run_dir)):
+        print(f"redo=true: the earlier outputs of this run directory were moved to {moved}")
+    clear_failure(run_dir)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
     model = build(cfg.model, image_shape=list(datamodule.image_shape), optimizer=cfg.optimizer.name,
                   lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
-    if cfg.ckpt_path:
-        check_compatible(load_checkpoint(cfg.ckpt_path), cfg.ckpt_path, dict(model.hparams))
-    callbacks = [build(callback) for callback in cfg.callbacks.values()]
+    ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
+    callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
+                 *(build(callback) for callback in cfg.callbacks.values())]
     trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger))
 
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path, weights_only=True)
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - started
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -47,11 +76,27 @@ def train(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
         epochs_trained=trainer.current_epoch,
         global_step=trainer.global_step,
         fit_seconds=round(fit_seconds, 2),
+        resumed_from=_relative_if_inside(Path(ckpt_path), run_dir) if ckpt_path else None,
         seed=cfg.seed,
         hparams=dict(model.hparams),
     )
-    write_json_atomic(run_dir / "metrics.json", metrics)
+    if cfg.analyze and best:
+        analyze(analysis_config(run_dir, [*cfg.analysis, f"seed={cfg.seed}"]))
+    write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
     return metrics
+
+
+def starting_checkpoint(cfg: DictConfig, run_dir: Path, model_hparams: dict[str, Any],
+                        data_hparams: dict[str, Any]) -> str | None:
+    """The run directory's own last checkpoint when an attempt was interrupted there, else `cfg.ckpt_path`."""
+    own = resumable_checkpoint(run_dir)
+    if own is not None:
+        check_same_run(load_checkpoint(own), own, model_hparams, data_hparams)
+        print(f"Continuing the interrupted run in {run_dir} from {own}")
+        return str(own)
+    if cfg.ckpt_path:
+        check_compatible(load_checkpoint(cfg.ckpt_path), cfg.ckpt_path, model_hparams)
+    return cfg.ckpt_path
 
 
 def _relative_if_inside(path: Path, directory: Path) -> str:
@@ -91,12 +136,20 @@ def summary(run_dir: Path, metrics: dict[str, Any]) -> str:
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
-def main(cfg: DictConfig) -> float:
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
+def main(cfg: DictConfig) -> float | None:
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     try:
-        metrics = train(cfg, run_dir)
-    except VAELightningError as error:
-        print(f"\nError: {error}", file=sys.stderr)
+        metrics = train(cfg, run_dir, resume_command(hydra_cfg.overrides.task, run_dir))
+    except Exception as error:
+        # Whatever stopped this run is recorded beside it; in a sweep the other points go on.
+        record_failure(run_dir, error)
+        if not isinstance(error, VAELightningError) and not in_sweep:
+            raise  # a bug: keep its traceback
+        print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
+        if in_sweep:
+            return None
         sys.exit(2)
     print(summary(run_dir, metrics))
     return metrics["test"]["neg_elbo"]

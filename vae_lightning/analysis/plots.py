@@ -35,7 +35,7 @@ def figure_to_image_tensor(figure: Figure) -> Tensor:
     return torch.from_numpy(image.copy()).permute(2, 0, 1)
 
 
-def _show(axes: Axes, images: Tensor, nrow: int) -> None:
+def show_images(axes: Axes, images: Tensor, nrow: int) -> None:
     """Draw (N, C, H, W) images in [0, 1] as one grid without interpolation."""
     grid = display_grid(images, nrow=nrow).permute(1, 2, 0).numpy()
     axes.imshow(grid, interpolation="nearest", vmin=0, vmax=1)
@@ -43,7 +43,7 @@ def _show(axes: Axes, images: Tensor, nrow: int) -> None:
     axes.set_yticks([])
 
 
-def _image_figure(rows: int, columns: int, side: int, extra_width: float = 0.0) -> Figure:
+def image_figure(rows: int, columns: int, side: int, extra_width: float = 0.0) -> Figure:
     """A figure sized so each image cell is drawn at an integer multiple of its pixels."""
     cell = (side + 2) * 3 / DPI
     return Figure(figsize=(columns * cell + extra_width, rows * cell + 0.6))
@@ -53,11 +53,11 @@ def reconstructions_by_class(inputs: Tensor, reconstructions: Tensor, labels: Te
                              per_class: int) -> Figure:
     """One row per class: its first test inputs, then their reconstructions (decoder mean at μ)."""
     classes = labels.unique().tolist()
-    figure = _image_figure(len(classes), 2 * per_class, inputs.shape[-1], extra_width=1.6)
+    figure = image_figure(len(classes), 2 * per_class, inputs.shape[-1], extra_width=1.6)
     axes = figure.subplots(len(classes), 1, squeeze=False)[:, 0]
     for ax, label in zip(axes, classes, strict=True):
         chosen = (labels == label).nonzero().flatten()[:per_class]
-        _show(ax, torch.cat([inputs[chosen], reconstructions[chosen]]), nrow=2 * per_class)
+        show_images(ax, torch.cat([inputs[chosen], reconstructions[chosen]]), nrow=2 * per_class)
         ax.set_ylabel(class_names[label], rotation=0, ha="right", va="center")
     axes[0].set_title(f"inputs ({per_class}) | reconstructions ({per_class})")
     return figure
@@ -65,9 +65,9 @@ def reconstructions_by_class(inputs: Tensor, reconstructions: Tensor, labels: Te
 
 def sample_grid(samples: Tensor, title: str) -> Figure:
     nrow = max(1, int(len(samples) ** 0.5))
-    figure = _image_figure(-(-len(samples) // nrow), nrow, samples.shape[-1])
+    figure = image_figure(-(-len(samples) // nrow), nrow, samples.shape[-1])
     ax = figure.subplots()
-    _show(ax, samples, nrow=nrow)
+    show_images(ax, samples, nrow=nrow)
     ax.set_title(title)
     return figure
 
@@ -84,10 +84,10 @@ def _offset_labels(offsets: Tensor) -> list[str]:
 def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor, offsets: Tensor,
                    title: str) -> Figure:
     """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ."""
-    figure = _image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
+    figure = image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
     axes = figure.subplots(len(dims), 1, squeeze=False)[:, 0]
     for ax, row, dim in zip(axes, images, dims, strict=True):
-        _show(ax, row, nrow=len(offsets))
+        show_images(ax, row, nrow=len(offsets))
         ax.set_ylabel(_dim_label(dim, kl_per_dim, active), rotation=0, ha="right", va="center",
                       color="black" if active[dim] else "grey")
     side = images.shape[-1] + 2
@@ -117,12 +117,12 @@ def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: i
 def interpolation_grid(linear: Tensor, spherical: Tensor) -> Figure:
     """For each pair of test images, the linear path above the spherical one between their μ."""
     pairs, steps = linear.shape[:2]
-    figure = _image_figure(2 * pairs, steps, linear.shape[-1], extra_width=1.2)
+    figure = image_figure(2 * pairs, steps, linear.shape[-1], extra_width=1.2)
     axes = figure.subplots(2 * pairs, 1, squeeze=False)[:, 0]
     for pair in range(pairs):
         for offset, (name, path) in enumerate((("linear", linear), ("spherical", spherical))):
             ax = axes[2 * pair + offset]
-            _show(ax, path[pair], nrow=steps)
+            show_images(ax, path[pair], nrow=steps)
             ax.set_ylabel(f"pair {pair + 1}\n{name}", rotation=0, ha="right", va="center")
     axes[0].set_title("Interpolations between test images' μ")
     return figure

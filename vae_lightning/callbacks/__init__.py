@@ -1,3 +1,5 @@
+from vae_lightning.callbacks.interruption import ResumeHintOnInterrupt
 from vae_lightning.callbacks.latent_panels import LatentPanels
+from vae_lightning.callbacks.random_state import RandomStateInCheckpoints
 
-__all__ = ["LatentPanels"]
+__all__ = ["LatentPanels", "RandomStateInCheckpoints", "ResumeHintOnInterrupt"]

@@ -115,6 +115,16 @@ class ImageDataModule(LightningDataModule):
                 self._loader_datasets[split] = self._in_memory[split]
         self._shuffle_generator = torch.Generator().manual_seed(self.hparams.seed)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The shuffle generator's state, saved in checkpoints so a resumed run sees the epochs' batch orders it
+        would have seen uninterrupted."""
+        return {"shuffle_generator": self._shuffle_generator.get_state()} if self._shuffle_generator else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "shuffle_generator" in state_dict:
+            self._require_setup("load_state_dict")
+            self._shuffle_generator.set_state(state_dict["shuffle_generator"])
+
     def train_dataloader(self) -> DataLoader:
         return self._dataloader("train", self.hparams.batch_size, shuffle=True)
 

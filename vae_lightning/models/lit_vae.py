@@ -10,8 +10,9 @@ import lightning as L
 import torch
 from torch import Tensor, nn
 
-from vae_lightning.errors import ConfigError
+from vae_lightning.errors import ConfigError, TrainingDivergedError
 from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
+from vae_lightning.models.kl_schedules import KLSchedule
 from vae_lightning.models.objectives import gaussian_kl_per_dim, make_likelihood
 from vae_lightning.models.per_dim_mean import PerDimensionMean
 
@@ -38,6 +39,10 @@ class VAELitModule(L.LightningModule):
         gaussian_sigma: float = 0.1,
         learn_sigma: bool = False,
         beta: float = 1.0,
+        kl_schedule: str = "constant",
+        kl_warmup_steps: int = 0,
+        capacity_max: float = 0.0,
+        capacity_steps: int = 0,
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -55,6 +60,7 @@ class VAELitModule(L.LightningModule):
         self.save_hyperparameters()
         self.vae = ConvVAE(tuple(image_shape), latent_dim, tuple(channels), kernel_size, hidden_dim)
         self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma)
+        self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
         self.kl_per_dim = nn.ModuleDict({stage: PerDimensionMean(latent_dim) for stage in EVAL_STAGES})
 
     def forward(self, x: Tensor) -> VAEOutput:
@@ -79,19 +85,38 @@ class VAELitModule(L.LightningModule):
         x, _ = batch
         recon, kl_per_dim = self.elbo_terms(x)
         kl = kl_per_dim.sum(1)
-        loss = (recon + self.hparams.beta * kl).mean()
         is_train = stage == "train"
+        step = self.global_step if is_train else None  # evaluation uses the schedule's final value
+        loss = (recon + self.kl_schedule.penalty(kl, step)).mean()
         self.log_dict(
             {f"{stage}/loss": loss, f"{stage}/recon": recon.mean(), f"{stage}/kl": kl.mean(),
              f"{stage}/neg_elbo": (recon + kl).mean()},
             on_step=is_train, on_epoch=True, batch_size=x.shape[0], sync_dist=not is_train,
         )
+        if is_train and self.kl_schedule.kind != "constant":
+            self.log_dict({"train/kl_weight": self.kl_schedule.weight(step),
+                           "train/capacity": self.kl_schedule.capacity(step)}, on_step=True, on_epoch=False)
         if not is_train:
             self.kl_per_dim[stage].update(kl_per_dim)
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "train")
+        loss = self._shared_step(batch, "train")
+        if not torch.isfinite(loss):  # one host sync per step: cheap next to a step, and a NaN must never be saved
+            raise TrainingDivergedError(self._divergence_message(loss))
+        return loss
+
+    def _divergence_message(self, loss: Tensor) -> str:
+        checkpoint = self.trainer.checkpoint_callback
+        last = checkpoint.last_model_path if checkpoint is not None else ""
+        kept = (f"The last good weights are kept in {last} (checkpoints are only written at the end of a finite "
+                "epoch)" if last else "No checkpoint had been written yet")
+        return (
+            f"Training stopped at epoch {self.current_epoch}, step {self.global_step}: the loss became "
+            f"{loss.item()} (optimizer.lr={self.hparams.lr}, model.beta={self.hparams.beta}). {kept}. Lower "
+            "optimizer.lr, add gradient clipping with +trainer.gradient_clip_val=1.0, or check the data for "
+            "non-finite pixels; then start again, or continue the run with resume=<run dir>."
+        )
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "val")

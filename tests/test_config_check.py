@@ -1,0 +1,72 @@
+"""Start-up config validation on the real composed config: every bad value names its key, value and what is allowed
+(the CLI tests in test_reliability.py show that this happens before any directory is made)."""
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+import vae_lightning.train  # registers the run-directory resolver the config uses
+from vae_lightning.config_check import validate_train_config
+from vae_lightning.errors import ConfigError
+
+
+def _compose(*overrides: str):
+    conf_dir = Path(vae_lightning.train.__file__).parent / "conf"
+    with initialize_config_dir(str(conf_dir), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+BAD_INPUTS = [
+    ("model.beta=-1", "model.beta=-1 is not allowed"),
+    ("data.limit_train_samples=0", "data.limit_train_samples=0 is not allowed"),
+    ("model.beta=abc", "model.beta='abc' is not allowed: it must be a number"),
+    ("model.latent_dim=0", "model.latent_dim=0 is not allowed"),
+    ("model.latent_dim=1.5", "model.latent_dim=1.5 is not allowed: it must be an integer"),
+    ("model.latent_dim=true", "model.latent_dim=True is not allowed: it must be an integer"),
+    ("model.channels=[]", "model.channels=[] is not allowed"),
+    ("model.channels=[4,-1]", "model.channels=[4, -1] is not allowed"),
+    ("model.channels=[8,16,32]", "cannot pass through 3 stride-2 convolution layers"),
+    ("model.kernel_size=1", "model.kernel_size=1 is not allowed"),
+    ("model.likelihood=poisson", "model.likelihood"),
+    ("model.kl_schedule=cyclic", "model.kl_schedule='cyclic' is not allowed"),
+    ("model.kl_schedule=linear_warmup", "model.kl_warmup_steps=0 is not allowed"),
+    ("+model.betta=2", "model.betta is not a setting of this config"),
+    ("optimizer.lr=0", "optimizer.lr=0 is not allowed"),
+    ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not allowed"),
+    ("optimizer.name=sgd", "optimizer.name='sgd' is not allowed"),
+    ("data.name=cifar10", "data.name='cifar10' is not allowed"),
+    ("data.batch_size=0", "data.batch_size=0 is not allowed"),
+    ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed"),
+    ("data.loader=fast", "data.loader='fast' is not allowed"),
+    ("data.num_workers=-1", "data.num_workers=-1 is not allowed"),
+    ("+data.shuffle=false", "data.shuffle is not a setting of this config"),
+    ("trainer.max_epochs=abc", "trainer.max_epochs='abc' is not allowed: it must be an integer"),
+    ("trainer.limit_train_batches=some", "trainer.limit_train_batches='some' is not allowed"),
+    ("+trainer.max_epoch=3", "trainer.max_epoch is not an argument of lightning.pytorch.Trainer"),
+    ("trainer.devices=[0]", "The trainer settings were refused by Lightning"),
+    ("trainer.precision=17", "The trainer settings were refused by Lightning"),
+    ("+callbacks.latent_panels.colour=red", "callbacks.latent_panels.colour is not an argument"),
+    ("seed=abc", "seed='abc' is not allowed: it must be an integer"),
+    ("seed=1.5", "seed=1.5 is not allowed: it must be an integer"),
+    ("redo=maybe", "redo='maybe' is not allowed: it must be true or false"),
+    ("threads=two", "threads='two' is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("override", "message"), BAD_INPUTS)
+def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, message):
+    with pytest.raises(ConfigError) as refused:
+        validate_train_config(_compose(override))
+    assert message in str(refused.value)
+
+
+@pytest.mark.parametrize("overrides", [
+    [], ["data=fashion", "model.beta=100", "model.latent_dim=1"], ["model.latent_dim=256", "seed=7"],
+    ["model.kl_schedule=linear_warmup", "model.kl_warmup_steps=1000"],
+    ["model.kl_schedule=capacity", "model.capacity_max=25", "model.capacity_steps=10000"],
+    ["trainer.limit_train_batches=0.25", "trainer.limit_val_batches=3", "+trainer.gradient_clip_val=1.0"],
+    ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer.name=adamw", "threads=1"],
+])
+def test_valid_configs_pass(overrides):
+    validate_train_config(_compose(*overrides))

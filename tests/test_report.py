@@ -1,0 +1,302 @@
+"""`python -m vae_lightning.report`: a real β sweep with a failed and a killed point reported end to end, and the
+collection, table and summary logic on hand-made run folders."""
+
+import csv
+import json
+import shutil
+import statistics
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import TINY_RUN, run_cli
+from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, write_multirun_yaml
+from vae_lightning.reporting import hparams
+from vae_lightning.reporting.aggregate import by_beta
+from vae_lightning.reporting.collect import SweepError, collect
+from vae_lightning.reporting.points import SweepOverrides, expand_points, rerun_sweep_command
+from vae_lightning.reporting.summary import render_summary
+from vae_lightning.reporting.table import active_smoothness, markdown_table, table_rows
+
+SMALL_ANALYSIS = (
+    'analysis=["iwae.num_samples=5","iwae.num_images=20","traversal.num_base_images=1",'
+    '"traversal.steps=5","traversal.grid_dims=3","interpolation.num_pairs=1","samples.count=4",'
+    '"reconstructions.per_class=1"]'
+)
+PICTURES = ("rate_distortion", "metrics_vs_beta", "traversals", "samples", "reconstructions")
+# (β, seed) of every row: the 2 × 2 sweep, plus a copy of a finished run given β = 8 whose checkpoints were deleted.
+POINTS = [(0.5, 0), (0.5, 1), (4.0, 0), (4.0, 1), (8.0, 0)]
+ANALYSED = [(0.5, 0), (4.0, 0)]
+STATUSES = ["finished", "unfinished", "finished", "failed", "finished"]
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _run_dir(sweep: Path, beta: float, seed: int) -> Path:
+    return sweep / f"model.beta={beta:g},seed={seed}"
+
+
+def _metrics(sweep: Path, beta: float, seed: int, analysis: bool = False) -> dict:
+    return json.loads((_run_dir(sweep, beta, seed) / ("analysis" if analysis else "") / "metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def reported_sweep(tiny_data_root, tmp_path_factory):
+    """A 2 β × 2 seed multirun on tiny data in which one point then failed, one was killed before its end, and a
+    finished run's checkpoints were deleted; reported once (which analyses the runs that finished)."""
+    cwd = tmp_path_factory.mktemp("report")
+    sweep = cwd / "sweep"
+    trained = run_cli(
+        "vae_lightning.train",
+        "-m",
+        "model.beta=0.5,4",
+        "seed=0,1",
+        *TINY_RUN,
+        f"data.root={tiny_data_root}",
+        f"hydra.sweep.dir={sweep}",
+        cwd=cwd,
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    (_run_dir(sweep, 4, 1) / "metrics.json").unlink()
+    (_run_dir(sweep, 4, 1) / "failure.json").write_text(
+        json.dumps({"error": "The loss became NaN at step 3; lower optimizer.lr.", "error_type": "FloatingPointError"})
+    )
+    (_run_dir(sweep, 0.5, 1) / "metrics.json").unlink()
+    copy_run_as_beta(_run_dir(sweep, 4, 0), _run_dir(sweep, 8, 0), beta=8.0)
+    shutil.rmtree(_run_dir(sweep, 8, 0) / "checkpoints")
+    result = run_cli("vae_lightning.report", f"sweep={sweep}", SMALL_ANALYSIS, cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return sweep, result
+
+
+def test_table_has_one_row_per_run_sorted_by_beta_then_seed_with_its_status(reported_sweep):
+    sweep, _ = reported_sweep
+    rows = _read_csv(sweep / "report" / "runs.csv")
+    assert [(float(row["beta"]), int(row["seed"])) for row in rows] == POINTS
+    assert [row["status"] for row in rows] == STATUSES
+    assert [row["run_dir"] for row in rows] == [_run_dir(sweep, beta, seed).name for beta, seed in POINTS]
+    assert rows[3]["error"] == "FloatingPointError: The loss became NaN at step 3; lower optimizer.lr."
+    assert rows[1]["neg_elbo"] == rows[1]["iwae"] == rows[3]["neg_elbo"] == ""
+    markdown = (sweep / "report" / "runs.md").read_text().splitlines()
+    assert len(markdown) == 2 + len(POINTS) and markdown[2].startswith("| 0.5 | 0 | finished |")
+
+
+def test_finished_rows_carry_the_numbers_of_their_runs_metrics_and_analysis(reported_sweep):
+    sweep, result = reported_sweep
+    rows = {(float(row["beta"]), int(row["seed"])): row for row in _read_csv(sweep / "report" / "runs.csv")}
+    for beta, seed in [*ANALYSED, (8.0, 0)]:
+        row, metrics = rows[beta, seed], _metrics(sweep, beta, seed)
+        assert [float(row[key]) for key in ("neg_elbo", "recon", "kl")] == [
+            metrics["test"][key] for key in ("neg_elbo", "recon", "kl")
+        ]
+        assert float(row["fit_seconds"]) == metrics["fit_seconds"]
+    for beta, seed in ANALYSED:
+        row, analysis = rows[beta, seed], _metrics(sweep, beta, seed, analysis=True)
+        assert float(row["iwae"]) == analysis["iwae"]["neg_log_likelihood"]
+        assert int(row["active_units"]) == analysis["active_units"]["count"]
+        assert float(row["linear_probe"]) == analysis["linear_probe"]["accuracy"]
+        assert (analysis["iwae"]["num_images"], analysis["iwae"]["num_samples"]) == (20, 5)
+        assert analysis["seed"] == seed
+    assert "Analysing 1/3: model.beta=0.5,seed=0 …" in result.stdout
+    assert "Analysing 3/3: model.beta=8,seed=0 …" in result.stdout
+    assert not (_run_dir(sweep, 4, 1) / "analysis").exists()
+
+
+def test_a_finished_run_whose_analysis_fails_keeps_its_row_and_says_why(reported_sweep):
+    sweep, _ = reported_sweep
+    row = _read_csv(sweep / "report" / "runs.csv")[4]
+    assert row["status"] == "finished" and row["iwae"] == ""
+    assert row["error"].startswith("analysis failed: ") and "checkpoints/best-*.ckpt" in row["error"]
+    summary = (sweep / "report" / "summary.md").read_text()
+    assert "## Runs without analysis" in summary and "## Left out of the pictures" in summary
+
+
+def test_plots_use_the_finished_runs_only(reported_sweep):
+    sweep, _ = reported_sweep
+    per_beta = _read_csv(sweep / "report" / "by_beta.csv")
+    assert [(float(row["beta"]), int(row["kl_count"]), float(row["kl_std"])) for row in per_beta] == [
+        (0.5, 1, 0.0),
+        (4.0, 1, 0.0),
+        (8.0, 1, 0.0),
+    ]
+    assert [float(row["kl_mean"]) for row in per_beta] == [_metrics(sweep, b, 0)["test"]["kl"] for b in (0.5, 4, 8)]
+    assert [row["iwae_count"] for row in per_beta] == ["1", "1", "0"]
+
+
+def test_pictures_are_written_and_logged_to_the_reports_tensorboard(reported_sweep):
+    sweep, _ = reported_sweep
+    for name in PICTURES:
+        with Image.open(sweep / "report" / f"{name}.png") as image:
+            assert image.width > 200 and image.height > 100
+    events = EventAccumulator(str(sweep / "report" / "tensorboard"), size_guidance={"images": 0}).Reload()
+    assert set(events.Tags()["images"]) == {f"report/{name}" for name in PICTURES}
+    assert "report/summary/text_summary" in events.Tags()["tensors"]
+
+
+def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(reported_sweep):
+    sweep, _ = reported_sweep
+    sessions = hparams_dashboard(sweep)
+    finished = [point for point, status in zip(POINTS, STATUSES, strict=True) if status == "finished"]
+    names = {point: f"{_run_dir(sweep, *point).name}/tensorboard/report_hparams" for point in finished}
+    assert set(sessions) == set(names.values())
+    for (beta, seed), name in names.items():
+        session, metrics = sessions[name], _metrics(sweep, beta, seed)
+        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, seed)
+        assert session["hparams"]["latent_dim"] == 4 and session["hparams"]["dataset"] == "fashion"
+        assert session["hparams"]["trainer.max_epochs"] == 2
+        assert session["metrics"]["report/neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"])
+    analysed, analysis = sessions[names[ANALYSED[0]]]["metrics"], _metrics(sweep, *ANALYSED[0], analysis=True)
+    assert analysed["report/iwae"] == pytest.approx(analysis["iwae"]["neg_log_likelihood"])
+    assert analysed["report/linear_probe"] == pytest.approx(analysis["linear_probe"]["accuracy"])
+
+
+def test_summary_reads_the_numbers_and_lists_what_did_not_finish(reported_sweep):
+    sweep, result = reported_sweep
+    summary = (sweep / "report" / "summary.md").read_text()
+    assert "5 points: 3 finished, 1 failed, 1 unfinished, 0 missing." in summary
+    assert "Lowest test negative ELBO: β = " in summary and "From β = 0.5 to β = 8, the KL (rate)" in summary
+    assert "**failed** (`model.beta=4,seed=1`): FloatingPointError: The loss became NaN" in summary
+    assert "**unfinished** (`model.beta=0.5,seed=1`): killed or still running" in summary
+    assert summary in result.stdout
+
+
+def test_rerun_command_is_the_original_sweep_into_the_same_folder(reported_sweep):
+    sweep, result = reported_sweep
+    command = next(line for line in result.stdout.splitlines() if line.startswith("python -m vae_lightning.train"))
+    assert command.startswith(f"python -m vae_lightning.train -m hydra.sweep.dir={sweep} ")
+    assert "model.beta=0.5,4 seed=0,1" in command and "hydra.mode" not in command and "exclude_keys" not in command
+
+
+def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):
+    result = run_cli("vae_lightning.report", f"sweep={tmp_path / 'no_such_sweep'}", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"sweep={tmp_path / 'no_such_sweep'} does not exist" in result.stderr and "multirun.yaml" in result.stderr
+
+
+def test_a_folder_without_runs_is_refused_with_what_is_expected(tmp_path):
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(SweepError, match="holds no runs: none of its sub-folders has a .hydra/config.yaml"):
+        collect(tmp_path)
+
+
+def test_status_comes_from_metrics_json_then_failure_json_else_unfinished(tmp_path):
+    make_run(tmp_path / "a", beta=1, seed=0, status="finished")
+    make_run(tmp_path / "b", beta=2, seed=0, status="failed")
+    make_run(tmp_path / "c", beta=4, seed=0, status="unfinished")
+    runs = {run.path.name: run for run in collect(tmp_path).runs}
+    assert {name: run.status for name, run in runs.items()} == {"a": "finished", "b": "failed", "c": "unfinished"}
+    assert runs["b"].error == "FloatingPointError: the loss became NaN at step 3"
+
+
+def test_missing_points_are_matched_by_value_not_by_folder_name(tmp_path):
+    write_multirun_yaml(tmp_path, ["model.beta=0.5,4", "seed=range(2)", "trainer.max_epochs=2"])
+    make_run(tmp_path / "0", beta=0.5, seed=0, overrides=["model.beta=0.5", "seed=0", "trainer.max_epochs=2"])
+    make_run(tmp_path / "1", beta=4.0, seed=1, overrides=["model.beta=4.0", "seed=1", "trainer.max_epochs=2"])
+    sweep = collect(tmp_path)
+    missing = sorted((run.beta, run.seed, run.overrides[0]) for run in sweep.runs if run.status == "missing")
+    assert missing == [(0.5, 1, "model.beta=0.5"), (4.0, 0, "model.beta=4")]
+    assert sweep.rerun_command.startswith(f"python -m vae_lightning.train -m hydra.sweep.dir={tmp_path} ")
+    assert "- β = 4, seed 0: **missing** (no run folder): never started" in render_summary(sweep, table_rows(sweep))
+
+
+def test_a_sweep_that_cannot_be_enumerated_lists_no_missing_points(tmp_path):
+    write_multirun_yaml(tmp_path, ["model.beta=interval(0.5,4)"])
+    make_run(tmp_path / "0", beta=1.0, seed=0)
+    sweep = collect(tmp_path)
+    assert [run.status for run in sweep.runs] == ["finished"] and not sweep.points_known
+    assert expand_points(["model.beta=interval(0.5,4)"]) is None
+
+
+def test_sweep_points_expand_like_hydras_basic_sweeper():
+    assert expand_points(["model.beta=0.5,2", "seed=range(2)", "data=fashion"]) == [
+        ["model.beta=0.5", "seed=0", "data=fashion"],
+        ["model.beta=0.5", "seed=1", "data=fashion"],
+        ["model.beta=2", "seed=0", "data=fashion"],
+        ["model.beta=2", "seed=1", "data=fashion"],
+    ]
+
+
+def test_rerun_command_keeps_layout_overrides_and_quotes_for_the_shell(tmp_path):
+    sweep_dir = tmp_path / "a b,c"
+    overrides = SweepOverrides(
+        hydra=[
+            f"hydra.sweep.dir={sweep_dir}",
+            "hydra.mode=MULTIRUN",
+            "hydra.sweep.subdir=x",
+            "hydra.job.config.override_dirname.exclude_keys=[seed]",
+        ],
+        task=["model.beta=0.5,4", "model.channels=[4,8]"],
+    )
+    command = rerun_sweep_command(sweep_dir, overrides)
+    assert command == (
+        f"python -m vae_lightning.train -m 'hydra.sweep.dir='\"'\"'{sweep_dir}'\"'\"'' "
+        "hydra.sweep.subdir=x model.beta=0.5,4 'model.channels=[4,8]'"
+    )
+
+
+def test_a_single_run_folder_gives_a_one_row_report(tmp_path):
+    run_dir = make_run(tmp_path / "run", beta=2, seed=3, status="failed")
+    sweep = collect(run_dir)
+    rows = table_rows(sweep)
+    assert [(row["beta"], row["seed"], row["status"], row["run_dir"]) for row in rows] == [(2, 3, "failed", ".")]
+    assert sweep.rerun_command == f"python -m vae_lightning.train hydra.run.dir={run_dir} model.beta=2 seed=3"
+
+
+def test_rows_sort_by_beta_then_seed_and_aggregate_only_finished_runs(tmp_path):
+    for name, beta, seed, status, neg_elbo in [
+        ("a", 4, 1, "finished", 90.0),
+        ("b", 0.5, 0, "finished", 100.0),
+        ("c", 4, 0, "finished", 80.0),
+        ("d", 0.5, 1, "failed", 0.0),
+        ("e", 0.5, 2, "finished", 110.0),
+    ]:
+        make_run(tmp_path / name, beta=beta, seed=seed, status=status, neg_elbo=neg_elbo)
+    rows = table_rows(collect(tmp_path))
+    assert [(row["beta"], row["seed"]) for row in rows] == [(0.5, 0), (0.5, 1), (0.5, 2), (4, 0), (4, 1)]
+    spreads = by_beta(rows, "neg_elbo")
+    assert spreads[0.5] == (105.0, pytest.approx(statistics.stdev([100.0, 110.0])), 2)
+    assert spreads[4] == (85.0, pytest.approx(statistics.stdev([80.0, 90.0])), 2)
+    markdown = markdown_table(rows).splitlines()
+    assert markdown[3] == "| 0.5 | 1 | failed |  |  |  |  |  |  |  |  |  | d |"
+
+
+def test_smoothness_is_averaged_over_the_active_traversed_dims_only():
+    per_dim = [
+        {"active": True, "monotonicity": 0.9, "mean_step_change": 0.02},
+        {"active": True, "monotonicity": 0.7, "mean_step_change": 0.04},
+        {"active": False, "monotonicity": 0.0, "mean_step_change": 0.0},
+    ]
+    assert active_smoothness({"traversal": {"per_dim": per_dim}}) == (pytest.approx(0.8), pytest.approx(0.03))
+    assert active_smoothness({"traversal": {"per_dim": per_dim[2:]}}) == (None, None)
+    assert active_smoothness(None) == (None, None)
+
+
+def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
+    analysis = {"iwae": {"neg_log_likelihood": 95.0}, "active_units": {"count": 3}}
+    make_run(tmp_path / "a", beta=1, seed=0, analysis=analysis)
+    make_run(tmp_path / "b", beta=2, seed=0, analysis={**analysis, "active_units": {"count": 1}})
+    make_run(tmp_path / "c", beta=4, seed=0, neg_elbo=90.0, kl=20.0)
+    sweep = collect(tmp_path)
+    summary = render_summary(sweep, table_rows(sweep))
+    assert "Lowest test negative ELBO: β = 4 (mean of 1 seed): 90.00 nats/image." in summary
+    assert (
+        "From β = 1 to β = 4, the KL (rate) goes from 10.00 to 20.00 nats/image, reconstruction from 90.00 to "
+        "70.00 nats/image and active units from 3.0 (β = 1) to 1.0 (β = 2)." in summary
+    )
+    assert "1 finished run(s) have no analysis/metrics.json" in summary
+    assert f"python -m vae_lightning.report sweep={tmp_path} analyze_missing=true" in summary
+
+
+def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path):
+    log_dir = tmp_path / "run" / "tensorboard" / "report_hparams"
+    row = {name: 1.0 for name in hparams.METRICS}
+    for neg_elbo in (5.0, 7.0):
+        hparams.write_session(log_dir, {"beta": 4.0, "seed": 0.0}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]})
+    assert len(list(log_dir.iterdir())) == 1
+    session = hparams_dashboard(tmp_path)["run/tensorboard/report_hparams"]
+    assert session["hparams"] == {"beta": 4.0, "seed": 0.0} and session["metrics"]["report/neg_elbo"] == 7.0

@@ -1,0 +1,213 @@
+"""Check a composed training config before anything runs: typed schemas for every group, then the value rules of the
+classes the config builds.
+
+Hydra reports YAML syntax and unknown config groups itself; this catches the rest — a misspelt key, a string where a
+number belongs, β < 0, an image the architecture cannot halve — while nothing has been read or written yet, so a
+typo costs a second and leaves no half-made run directory behind.
+"""
+
+import dataclasses
+import inspect
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from hydra.utils import get_class, instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
+
+from vae_lightning.data.sources import DATASETS
+from vae_lightning.errors import ConfigError, VAELightningError
+
+
+@dataclasses.dataclass
+class DataSchema:
+    _target_: str
+    name: str
+    root: str
+    batch_size: int
+    eval_batch_size: int
+    val_fraction: float
+    loader: str
+    num_workers: int
+    download: bool
+    cache_dir: str | None
+    seed: int
+    limit_train_samples: int | None
+
+
+@dataclasses.dataclass
+class ModelSchema:
+    _target_: str
+    latent_dim: int
+    channels: list[int]
+    kernel_size: int
+    hidden_dim: int
+    likelihood: str
+    gaussian_sigma: float
+    learn_sigma: bool
+    beta: float
+    kl_schedule: str
+    kl_warmup_steps: int
+    capacity_max: float
+    capacity_steps: int
+
+
+@dataclasses.dataclass
+class OptimizerSchema:
+    name: str
+    lr: float
+    weight_decay: float
+
+
+@dataclasses.dataclass
+class TrainerSchema:
+    """The Trainer arguments conf/trainer/*.yaml set; any other (added with +trainer.x=) is checked by signature."""
+
+    _target_: str
+    accelerator: str
+    devices: Any  # an integer, a list of device indices, or "auto"
+    max_epochs: int
+    max_steps: int
+    precision: str | int
+    log_every_n_steps: int
+    check_val_every_n_epoch: int
+    limit_train_batches: int | float | None  # an integer counts batches, a float is a fraction of the epoch
+    limit_val_batches: int | float | None
+    limit_test_batches: int | float | None
+    enable_progress_bar: bool
+    deterministic: bool | str
+    default_root_dir: str
+
+
+@dataclasses.dataclass
+class RunSchema:
+    seed: int
+    ckpt_path: str | None
+    resume: str | None
+    redo: bool
+    analyze: bool
+    analysis: list[str]
+    threads: int | None
+
+
+GROUP_SCHEMAS = {"data": DataSchema, "model": ModelSchema, "optimizer": OptimizerSchema}
+
+_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def validate_train_config(cfg: DictConfig) -> None:
+    """Raise ConfigError naming the first bad key, its value and what is allowed; return quietly otherwise."""
+    groups = (*GROUP_SCHEMAS, "trainer", "logger", "callbacks")
+    check_against_schema({key: cfg[key] for key in cfg if key not in groups}, RunSchema, prefix="")
+    for group, schema in GROUP_SCHEMAS.items():
+        check_against_schema(cfg[group], schema, prefix=f"{group}.")
+    check_against_schema(cfg.trainer, TrainerSchema, prefix="trainer.", extra_keys_allowed=True)
+    # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
+    check_against_signature(cfg.trainer, prefix="trainer.")
+    check_against_signature(cfg.logger, prefix="logger.")
+    for name, node in cfg.callbacks.items():
+        check_against_signature(node, prefix=f"callbacks.{name}.")
+    check_values(cfg)
+
+
+def check_against_schema(node: Mapping[str, Any], schema: type, prefix: str, extra_keys_allowed: bool = False) -> None:
+    fields = {field.name: field.type for field in dataclasses.fields(schema)}
+    for key in node:
+        if key not in fields and not extra_keys_allowed:
+            raise ConfigError(
+                f"{prefix}{key} is not a setting of this config (a misspelling?). The settings are: "
+                f"{', '.join(prefix + name for name in fields if name != '_target_')}."
+            )
+    for key, expected in fields.items():
+        if key not in node:
+            raise ConfigError(f"{prefix}{key} is missing from the config; restore it in the group's YAML file.")
+        value = _plain(node, key)
+        if value is _RESOLVED_LATER:
+            continue
+        if not _matches(value, expected):
+            raise ConfigError(f"{prefix}{key}={value!r} is not allowed: it must be {_describe(expected)}.")
+
+
+def check_against_signature(node: DictConfig, prefix: str) -> None:
+    """Every key of a `_target_` node must be an argument of the class it builds."""
+    target = get_class(node._target_)
+    parameters = inspect.signature(target.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    for key in node:
+        if key != "_target_" and key not in parameters:
+            raise ConfigError(
+                f"{prefix}{key} is not an argument of {node._target_} (a misspelling?). See that class's "
+                "documentation for the arguments it takes."
+            )
+
+
+def check_values(cfg: DictConfig) -> None:
+    """Build the data module, the model and the trainer without data or output, so their own rules run now."""
+    try:
+        datamodule = instantiate(cfg.data)
+        instantiate(cfg.model, image_shape=list(DATASETS[datamodule.hparams.name].image_shape),
+                    optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
+        _check_trainer(cfg.trainer)
+    except Exception as error:  # Hydra wraps constructor errors; ours go out unwrapped, the rest as they are
+        cause = error.__cause__ if isinstance(error.__cause__, VAELightningError) else error
+        if isinstance(cause, VAELightningError):
+            raise cause from None
+        raise
+
+
+def _check_trainer(node: DictConfig) -> None:
+    settings = OmegaConf.to_container(node, resolve=False)
+    settings.pop("_target_")
+    settings.pop("default_root_dir", None)  # resolved only once Hydra has made the run directory
+    try:
+        L.Trainer(**settings, logger=False, enable_checkpointing=False, enable_model_summary=False)
+    except (MisconfigurationException, ValueError, TypeError) as error:
+        raise ConfigError(
+            f"The trainer settings were refused by Lightning: {str(error).splitlines()[0]} Fix the trainer.<key> "
+            "named there (see conf/trainer/default.yaml), or pick another trainer config, e.g. trainer=default."
+        ) from error
+
+
+_RESOLVED_LATER = object()
+
+
+def _plain(node: Mapping[str, Any], key: str) -> Any:
+    """The value as plain Python, or `_RESOLVED_LATER` for an interpolation that only Hydra's job can resolve,
+    such as `${hydra:runtime.output_dir}` before the run directory exists."""
+    try:
+        value = node[key]
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+    except InterpolationResolutionError:
+        return _RESOLVED_LATER
+
+
+def _matches(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, option) for option in typing.get_args(expected))
+    if origin is list:
+        (item,) = typing.get_args(expected)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if expected is Any:
+        return True
+    if expected is type(None):
+        return value is None
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, expected)
+
+
+def _describe(expected: Any) -> str:
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("null" if t is type(None) else _describe(t) for t in typing.get_args(expected))
+    if origin is list:
+        return f"a list of {_describe(typing.get_args(expected)[0]).removeprefix('an ').removeprefix('a ')}s"
+    return _TYPE_WORDS.get(expected, expected.__name__)

@@ -1,0 +1,112 @@
+"""Report a β sweep: collect its runs, analyse those not analysed yet, and write the table, the plots against β, the
+side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there and an HParams session in
+each finished run.
+
+    python -m vae_lightning.report sweep=outputs/multirun/2026-11-25/10-00-00
+"""
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from matplotlib.figure import Figure
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
+from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
+
+from vae_lightning.analysis.plots import figure_to_image_tensor
+from vae_lightning.errors import VAELightningError
+from vae_lightning.reporting.aggregate import write_by_beta_csv
+from vae_lightning.reporting.backfill import analyse_missing
+from vae_lightning.reporting.collect import Sweep, SweepError, collect
+from vae_lightning.reporting.figures import metrics_vs_beta, rate_distortion
+from vae_lightning.reporting.hparams import write_sessions
+from vae_lightning.reporting.images import (
+    decode_run,
+    reconstruction_strips,
+    representative_runs,
+    samples_strips,
+    traversal_comparison,
+)
+from vae_lightning.reporting.summary import render_summary
+from vae_lightning.reporting.table import markdown_table, table_rows, write_csv
+
+
+def report(cfg: DictConfig) -> tuple[Path, str]:
+    """Write the whole report of `cfg.sweep`; returns its folder and the Markdown summary."""
+    if OmegaConf.is_missing(cfg, "sweep"):
+        raise SweepError(
+            "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
+            "sweep=outputs/multirun/2026-01-31/12-00-00, or a single run folder."
+        )
+    sweep = collect(str(cfg.sweep))
+    if cfg.analyze_missing:
+        analyse_missing(sweep.runs, cfg)
+    rows = table_rows(sweep)
+    output_dir = sweep.root / "report"
+    if output_dir.exists():
+        shutil.rmtree(output_dir)  # rewritten as a whole: no picture or TensorBoard event from an earlier report stays
+    output_dir.mkdir()
+    write_csv(rows, output_dir / "runs.csv")
+    (output_dir / "runs.md").write_text(markdown_table(rows))
+    write_by_beta_csv(rows, output_dir / "by_beta.csv")
+    write_sessions(sweep, cfg.hparams.subdir, cfg.hparams.exclude)
+    with SummaryWriter(str(output_dir / "tensorboard")) as writer:
+        left_out = draw_figures(sweep, rows, cfg, _Publisher(output_dir, writer)) if sweep.finished else []
+        summary = render_summary(sweep, rows, left_out)
+        writer.add_text("report/summary", summary)
+    (output_dir / "summary.md").write_text(summary)
+    return output_dir, summary
+
+
+class _Publisher:
+    """Saves a picture as `<name>.png` and logs the same pixels to TensorBoard under `report/<name>`."""
+
+    def __init__(self, output_dir: Path, writer: SummaryWriter) -> None:
+        self.output_dir = output_dir
+        self.writer = writer
+
+    def __call__(self, name: str, picture: Figure | Tensor) -> None:
+        image = picture if isinstance(picture, Tensor) else figure_to_image_tensor(picture)
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(self.output_dir / f"{name}.png")
+        self.writer.add_image(f"report/{name}", image)
+
+
+def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], cfg: DictConfig, publish: _Publisher) -> list[str]:
+    """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
+    of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
+    publish("rate_distortion", rate_distortion(rows))
+    publish("metrics_vs_beta", metrics_vs_beta(rows))
+    offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
+    decoded, left_out = [], []
+    for run in representative_runs(sweep.runs):
+        print(f"Decoding traversals, samples and reconstructions with {run.name} …", flush=True)
+        try:
+            decoded.append(decode_run(run, offsets, cfg))
+        except VAELightningError as error:
+            left_out.append(f"`{run.name}`: {error}")
+            print(f"Left out of the pictures: {run.name}: {error}", flush=True)
+    if decoded:
+        publish("traversals", traversal_comparison(decoded, offsets))
+        publish("samples", samples_strips(decoded))
+        publish("reconstructions", reconstruction_strips(decoded))
+    return left_out
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="report")
+def main(cfg: DictConfig) -> None:
+    try:
+        output_dir, summary = report(cfg)
+    except VAELightningError as error:
+        print(f"\nError: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(summary)
+    print(f"Report written to {output_dir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Per-β numbers over seeds: what the plots draw and the summary quotes. Only finished runs count."""
+
+import csv
+import statistics
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from vae_lightning.reporting.collect import FINISHED
+
+AGGREGATED = (
+    "neg_elbo",
+    "recon",
+    "kl",
+    "iwae",
+    "active_units",
+    "linear_probe",
+    "monotonicity",
+    "step_change",
+    "fit_seconds",
+)
+
+
+class Spread(NamedTuple):
+    """Mean and sample standard deviation (0 for a single seed) over the seeds that have a value."""
+
+    mean: float
+    std: float
+    count: int
+
+
+def by_beta(rows: list[dict[str, Any]], column: str) -> dict[float, Spread]:
+    """`column` of the finished rows, grouped by β in increasing order; β without any value are left out."""
+    values: dict[float, list[float]] = {}
+    for row in rows:
+        if row["status"] == FINISHED and row["beta"] is not None and row[column] is not None:
+            values.setdefault(row["beta"], []).append(float(row[column]))
+    return {
+        beta: Spread(statistics.fmean(seeds), statistics.stdev(seeds) if len(seeds) > 1 else 0.0, len(seeds))
+        for beta, seeds in sorted(values.items())
+    }
+
+
+def write_by_beta_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+    """One line per β: mean, std and seed count of every aggregated column, the numbers behind the plots."""
+    spreads = {column: by_beta(rows, column) for column in AGGREGATED}
+    betas = sorted({beta for per_beta in spreads.values() for beta in per_beta})
+    fields = ["beta"] + [f"{column}_{stat}" for column in AGGREGATED for stat in Spread._fields]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(fields)
+        for beta in betas:
+            cells = [spreads[column].get(beta) for column in AGGREGATED]
+            writer.writerow([beta, *(value for cell in cells for value in (cell or ("", "", 0)))])
+    return path

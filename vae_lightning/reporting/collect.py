@@ -1,0 +1,151 @@
+"""Find the runs of a sweep (or a single run) and read what each left on disk: its config, whether it finished, its
+numbers and its error. Points the sweep asked for that never got a folder are added as missing."""
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from vae_lightning.errors import VAELightningError
+from vae_lightning.reporting import points
+from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE
+
+FINISHED, FAILED, UNFINISHED, MISSING = "finished", "failed", "unfinished", "missing"
+STATUSES = (FINISHED, FAILED, UNFINISHED, MISSING)
+
+
+class SweepError(VAELightningError):
+    """The `sweep` path is neither a multirun folder nor a run folder written by vae_lightning.train."""
+
+
+@dataclasses.dataclass
+class Run:
+    """One point of the sweep: what its folder holds, or only its overrides when it never started (`path` None)."""
+
+    status: str
+    overrides: list[str]
+    beta: float | None = None
+    seed: int | None = None
+    path: Path | None = None
+    config: DictConfig | None = None
+    metrics: dict[str, Any] | None = None
+    analysis: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        """How progress lines and the summary name the point: its folder, or its overrides when it has none."""
+        return self.path.name if self.path is not None else " ".join(self.overrides)
+
+
+@dataclasses.dataclass
+class Sweep:
+    root: Path
+    runs: list[Run]
+    rerun_command: str | None
+    points_known: bool  # False when the sweep's overrides cannot be enumerated, so missing points are not listed
+
+    @property
+    def finished(self) -> list[Run]:
+        return [run for run in self.runs if run.status == FINISHED]
+
+
+def collect(path: str | Path) -> Sweep:
+    """Every run under `path` (a multirun folder, or one run folder), plus the sweep's points without a folder."""
+    root = Path(path).expanduser().resolve()
+    run_dirs = find_run_dirs(root)
+    runs = [read_run(run_dir) for run_dir in run_dirs]
+    overrides = points.read_sweep_overrides(root)
+    if overrides is None:
+        return Sweep(root, runs, _single_rerun_command(runs), points_known=True)
+    expanded = points.expand_points(overrides.task)
+    missing = [] if expanded is None else _missing_runs(expanded, points.swept_keys(overrides.task), runs)
+    runs += missing
+    needs_rerun = any(run.status != FINISHED for run in runs)
+    return Sweep(
+        root,
+        runs,
+        points.rerun_sweep_command(root, overrides) if needs_rerun else None,
+        points_known=expanded is not None,
+    )
+
+
+def find_run_dirs(root: Path) -> list[Path]:
+    """`root` itself when it is a run, else its sub-folders that are runs (they hold `.hydra/config.yaml`)."""
+    if not root.is_dir():
+        raise SweepError(
+            f"sweep={root} does not exist. Pass the folder of a multirun of vae_lightning.train (the one that holds "
+            "multirun.yaml and one sub-folder per point, e.g. sweep=outputs/multirun/2026-01-31/12-00-00), or a "
+            "single run folder."
+        )
+    if _is_run(root):
+        return [root]
+    run_dirs = sorted(child for child in root.iterdir() if _is_run(child))
+    if not run_dirs:
+        has_points = (root / points.MULTIRUN_FILE).is_file()
+        hint = " Its multirun.yaml lists points, but none has started." if has_points else ""
+        raise SweepError(
+            f"sweep={root} holds no runs: none of its sub-folders has a .hydra/config.yaml written by "
+            f"vae_lightning.train.{hint} Pass the folder that `python -m vae_lightning.train -m ...` printed as its "
+            "sweep directory (hydra.sweep.dir), or a single run folder."
+        )
+    return run_dirs
+
+
+def read_run(run_dir: Path) -> Run:
+    """A run's config and status: finished (metrics.json), failed (failure.json), or unfinished (neither)."""
+    config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    overrides_path = run_dir / ".hydra" / "overrides.yaml"
+    overrides = [str(o) for o in OmegaConf.load(overrides_path)] if overrides_path.is_file() else []
+    run = Run(
+        status=UNFINISHED,
+        overrides=overrides,
+        beta=OmegaConf.select(config, "model.beta"),
+        seed=OmegaConf.select(config, "seed"),
+        path=run_dir,
+        config=config,
+        analysis=_read_json(run_dir / "analysis" / METRICS_FILE),
+    )
+    metrics, failure = _read_json(run_dir / METRICS_FILE), _read_json(run_dir / FAILURE_FILE)
+    if metrics is not None:
+        run.status, run.metrics = FINISHED, metrics
+    elif failure is not None:
+        run.status = FAILED
+        run.error = f"{failure.get('error_type', 'Error')}: {failure.get('error', 'no message recorded')}"
+    return run
+
+
+def _is_run(folder: Path) -> bool:
+    return (folder / ".hydra" / "config.yaml").is_file()
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run]) -> list[Run]:
+    """The points no run folder answers; β and seed come from the point, or from a sibling when not swept."""
+    present = {points.point_values(run.overrides, keys) for run in runs}
+    sibling = runs[0].config
+    missing = []
+    for overrides in expanded:
+        if points.point_values(overrides, keys) in present:
+            continue
+        beta, seed = (points.override_value(overrides, key) for key in ("model.beta", "seed"))
+        missing.append(
+            Run(
+                status=MISSING,
+                overrides=overrides,
+                beta=beta if beta is not None else OmegaConf.select(sibling, "model.beta"),
+                seed=int(seed) if seed is not None else OmegaConf.select(sibling, "seed"),
+            )
+        )
+    return missing
+
+
+def _single_rerun_command(runs: list[Run]) -> str | None:
+    """For a folder without multirun.yaml: each unfinished run again, one command per line."""
+    commands = [points.rerun_run_command(run.path, run.overrides) for run in runs if run.status != FINISHED]
+    return "\n".join(commands) or None

@@ -1,0 +1,83 @@
+"""TensorBoard's HParams dashboard for a sweep: one session per finished run, in the run's own TensorBoard folder, so
+`tensorboard --logdir <sweep>` compares the runs by β with no further setup.
+
+Each session goes to a fixed sub-folder that is replaced on every report, so reporting again never adds a second
+session for the same run.
+"""
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import hparams as hparams_summaries
+
+from vae_lightning.reporting.collect import FINISHED, Run, Sweep
+from vae_lightning.reporting.table import run_row
+
+METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
+METRIC_TAG_PREFIX = "report/"
+# The hyper-parameters every session names, and the config keys they come from.
+NAMED = {"beta": "model.beta", "seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
+
+HParam = float | str | bool
+
+
+def write_sessions(sweep: Sweep, subdir: str, exclude: Sequence[str]) -> None:
+    """One session per finished run, in `<run>/tensorboard/<subdir>/`; a run that no longer counts as finished loses
+    the session an earlier report gave it."""
+    for run in sweep.runs:
+        if run.status != FINISHED and run.path is not None and (run.path / "tensorboard" / subdir).exists():
+            shutil.rmtree(run.path / "tensorboard" / subdir)
+    sessions = [run_hparams(run, exclude) for run in sweep.finished]
+    domains = discrete_domains(sessions)
+    for run, session in zip(sweep.finished, sessions, strict=True):
+        write_session(run.path / "tensorboard" / subdir, session, run_row(run, sweep.root), domains)
+
+
+def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
+    """β, seed, latent size and dataset, plus every other key the run overrode except those in `exclude` (paths)."""
+    values = {name: OmegaConf.select(run.config, key) for name, key in NAMED.items()}
+    for override in OverridesParser.create().parse_overrides(run.overrides):
+        if override.key_or_group not in (*exclude, *NAMED.values()):
+            values[override.key_or_group] = override.value()
+    return {name: _hparam(value) for name, value in values.items() if value is not None}
+
+
+def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HParam]]:
+    """Every value each hyper-parameter takes across the sweep, so the dashboard's filters offer them all."""
+    values: dict[str, set[HParam]] = {}
+    for session in sessions:
+        for name, value in session.items():
+            values.setdefault(name, set()).add(value)
+    return {name: sorted(seen) for name, seen in values.items() if len({type(value) for value in seen}) == 1}
+
+
+def write_session(
+    log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any], domains: dict[str, list[HParam]]
+) -> Path:
+    """Replace `log_dir` with one session: the experiment, start and end summaries, and the run's metrics as scalars
+    under the tags the experiment names, which is where the dashboard looks for their values."""
+    if log_dir.exists():
+        shutil.rmtree(log_dir)
+    tags = {f"{METRIC_TAG_PREFIX}{name}": row[name] for name in METRICS}
+    own_domains = {name: domain for name, domain in domains.items() if name in hparams}
+    with SummaryWriter(str(log_dir)) as writer:
+        for summary in hparams_summaries(hparams, tags, own_domains):
+            writer.file_writer.add_summary(summary)
+        for tag, value in tags.items():
+            if value is not None:
+                writer.add_scalar(tag, value, global_step=0)
+    return log_dir
+
+
+def _hparam(value: Any) -> HParam:
+    """Numbers as floats (so 4 and 0.5 share a domain), lists such as `model.channels=[4,8]` as text."""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    return str(value)

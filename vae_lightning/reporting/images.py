@@ -1,0 +1,125 @@
+"""Pictures that need the trained models: traversals, prior samples and reconstructions of every β side by side.
+
+Every β gets the same inputs — the first test images, and prior draws z ~ N(0, I) from the report's seed — so what
+differs between blocks comes from β alone. One run stands for each β: its finished run with the lowest seed.
+"""
+
+import dataclasses
+
+import torch
+import torch.nn.functional as F
+from matplotlib.figure import Figure
+from omegaconf import DictConfig
+from torch import Tensor
+
+from vae_lightning.analysis.plots import figure_to_image_tensor, image_figure, show_images, traversal_grid
+from vae_lightning.analysis.run_loading import open_run
+from vae_lightning.analysis.traversal import most_active_dims, traversal_latents
+from vae_lightning.analyze import pick_device
+from vae_lightning.reporting.collect import FINISHED, Run
+
+GAP_PIXELS = 16
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodedRun:
+    """What one β's model makes of the shared inputs; images (..., C, H, W) in [0, 1], on the CPU."""
+
+    title: str
+    inputs: Tensor  # the first test images, shared by every β
+    reconstructions: Tensor
+    samples: Tensor  # decoded from the report's fixed prior draws
+    traversal: Tensor  # (len(dims), steps, C, H, W) around the first test image's μ
+    dims: list[int]  # the run's most informative dimensions by test KL
+    kl_per_dim: Tensor
+    active: Tensor  # bool per dimension, from the run's analysis
+
+
+def representative_runs(runs: list[Run]) -> list[Run]:
+    """The finished run with the lowest seed of each β, in increasing β."""
+    chosen: dict[float, Run] = {}
+    for run in sorted((r for r in runs if r.status == FINISHED and r.beta is not None), key=lambda r: r.seed or 0):
+        chosen.setdefault(run.beta, run)
+    return [chosen[beta] for beta in sorted(chosen)]
+
+
+def decode_run(run: Run, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
+    """Restore `run`'s checkpoint and decode the report's shared inputs with it."""
+    _, model, datamodule = open_run(
+        run.path,
+        cfg.checkpoint,
+        root=cfg.data.root,
+        cache_dir=cfg.data.cache_dir,
+        eval_batch_size=cfg.data.eval_batch_size,
+        download=False,
+    )
+    model.to(pick_device(cfg.device))
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    inputs, _ = datamodule.fixed_batch("test", cfg.reconstructions.count)
+    mu, _ = model.encode(inputs.to(model.device))
+    kl_per_dim = torch.tensor(run.metrics["test_kl_per_dim"])
+    dims = most_active_dims(kl_per_dim, cfg.traversal.dims)
+    latents = traversal_latents(mu[0], dims, offsets)
+    prior_z = torch.randn(
+        cfg.samples.count, model.hparams.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)
+    )
+    return DecodedRun(
+        title=f"β = {run.beta:g}, seed {run.seed}",
+        inputs=inputs,
+        reconstructions=model.decode_mean(mu).cpu(),
+        samples=model.decode_mean(prior_z.to(model.device)).cpu(),
+        traversal=model.decode_mean(latents.flatten(0, 1)).cpu().unflatten(0, latents.shape[:2]),
+        dims=dims,
+        kl_per_dim=kl_per_dim,
+        active=_active_dims(run, len(kl_per_dim)),
+    )
+
+
+def _active_dims(run: Run, latent_dim: int) -> Tensor:
+    """Active units from the run's analysis; without one, every dimension is drawn as active (nothing greyed)."""
+    if run.analysis is None:
+        return torch.ones(latent_dim, dtype=torch.bool)
+    active = torch.zeros(latent_dim, dtype=torch.bool)
+    active[run.analysis["active_units"]["dims"]] = True
+    return active
+
+
+def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor) -> Tensor:
+    """Each β's traversal grid around the first test image, side by side, as one (3, H, W) uint8 image."""
+    blocks = [
+        figure_to_image_tensor(
+            traversal_grid(run.traversal, run.dims, run.kl_per_dim, run.active, offsets, f"{run.title}: test image 0")
+        )
+        for run in decoded
+    ]
+    height = max(block.shape[1] for block in blocks)
+    padded = [F.pad(block, (0, GAP_PIXELS, 0, height - block.shape[1]), value=255) for block in blocks]
+    return torch.cat(padded, dim=2)[:, :, :-GAP_PIXELS]
+
+
+def samples_strips(decoded: list[DecodedRun]) -> Figure:
+    return image_rows(
+        [run.samples for run in decoded],
+        [run.title for run in decoded],
+        "Samples from the prior: the same z ~ N(0, I) for every β",
+    )
+
+
+def reconstruction_strips(decoded: list[DecodedRun]) -> Figure:
+    return image_rows(
+        [decoded[0].inputs] + [run.reconstructions for run in decoded],
+        ["test images"] + [run.title for run in decoded],
+        "Reconstructions (decoder mean at μ)",
+    )
+
+
+def image_rows(rows: list[Tensor], labels: list[str], title: str) -> Figure:
+    """One labelled strip of (N, C, H, W) images per row."""
+    figure = image_figure(len(rows), max(len(row) for row in rows), rows[0].shape[-1], extra_width=1.6)
+    axes = figure.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, images, label in zip(axes, rows, labels, strict=True):
+        show_images(ax, images, nrow=len(images))
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+    axes[0].set_title(title)
+    return figure

@@ -1,0 +1,147 @@
+"""`summary.md`: the table plus a few sentences read off the numbers, what did not finish, and how to fix that."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from vae_lightning.reporting.aggregate import Spread, by_beta
+from vae_lightning.reporting.collect import FAILED, FINISHED, MISSING, STATUSES, UNFINISHED, Sweep
+from vae_lightning.reporting.points import hydra_path, shell_command
+from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
+
+# How the summary describes the change of a column from the smallest to the largest β.
+TRENDS = (
+    ("kl", "the KL (rate) goes", 2, " nats/image"),
+    ("recon", "reconstruction", 2, " nats/image"),
+    ("active_units", "active units", 1, ""),
+)
+
+# Why a point without a recorded error did not finish.
+NO_ERROR_REASON = {
+    UNFINISHED: "killed or still running: no metrics.json or failure.json",
+    MISSING: "never started",
+    FAILED: "no error message recorded",
+}
+
+
+def render_summary(sweep: Sweep, rows: list[dict[str, Any]], left_out_of_pictures: Sequence[str] = ()) -> str:
+    """The report in Markdown; `left_out_of_pictures` lists finished runs the pictures could not use, with why."""
+    counted = ", ".join(f"{sum(row['status'] == status for row in rows)} {status}" for status in STATUSES)
+    lines = [
+        f"# β-sweep report: `{sweep.root}`",
+        "",
+        f"{len(rows)} point{'s' * (len(rows) != 1)}: {counted}.",
+        "",
+        *_findings(rows),
+        "",
+        "Test-set numbers in nats per image (KL is the rate); per-β numbers are means over the finished seeds, ± "
+        f"the sample standard deviation in the plots. Smoothness: {SMOOTHNESS_NOTE}.",
+        "",
+        markdown_table(rows),
+        *_not_finished(sweep, rows),
+        *_without_analysis(sweep, rows),
+        *_left_out(left_out_of_pictures),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _findings(rows: list[dict[str, Any]]) -> list[str]:
+    """Which β is best by each bound, and how rate, distortion and active units move across the sweep."""
+    neg_elbo, iwae, probe = by_beta(rows, "neg_elbo"), by_beta(rows, "iwae"), by_beta(rows, "linear_probe")
+    if not neg_elbo:
+        return ["No run finished, so there are no numbers to compare yet."]
+    findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f')} nats/image."]
+    if iwae:
+        findings.append(f"- Lowest IWAE bound on −log p(x): {_best(iwae, min, '.2f')} nats/image.")
+    if probe:
+        findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f')}.")
+    if len(neg_elbo) > 1:
+        first, last = min(neg_elbo), max(neg_elbo)
+        trends = [
+            f"{label} from {_span(by_beta(rows, column), digits, (first, last))}{unit}"
+            for column, label, digits, unit in TRENDS
+            if by_beta(rows, column)
+        ]
+        listed = ", ".join(trends[:-1]) + " and " + trends[-1] if len(trends) > 1 else trends[0]
+        findings.append(f"- From β = {first:g} to β = {last:g}, {listed}.")
+    return findings
+
+
+def _best(spreads: dict[float, Spread], pick: Any, number_format: str) -> str:
+    """The β whose mean `pick` (min or max) chooses, as "β = 4 (mean of 2 seeds): 512.30"."""
+    beta = pick(spreads, key=lambda b: spreads[b].mean)
+    seeds = spreads[beta].count
+    return f"β = {beta:g} (mean of {seeds} seed{'s' * (seeds != 1)}): {spreads[beta].mean:{number_format}}"
+
+
+def _span(spreads: dict[float, Spread], digits: int, sentence_betas: tuple[float, float]) -> str:
+    """The change "a to b", naming the βs when they differ from the sentence's (a column only analysed runs have)."""
+    ends = min(spreads), max(spreads)
+    first, last = (f"{spreads[beta].mean:.{digits}f}" for beta in ends)
+    if ends == sentence_betas:
+        return f"{first} to {last}"
+    return f"{first} (β = {ends[0]:g}) to {last} (β = {ends[1]:g})"
+
+
+def _not_finished(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:
+    """Failed, unfinished and missing points with their errors (left out of every plot), and the rerun command."""
+    lines = []
+    for row in (row for row in rows if row["status"] != FINISHED):
+        where = f"`{row['run_dir']}`" if row["run_dir"] else "no run folder"
+        reason = _one_line(row["error"]) if row["error"] else NO_ERROR_REASON[row["status"]]
+        lines.append(
+            f"- β = {_or_unknown(row['beta'])}, seed {_or_unknown(row['seed'])}: **{row['status']}** "
+            f"({where}): {reason}"
+        )
+    if not sweep.points_known:
+        lines.append(
+            "- The sweep's overrides include interval or glob sweeps, so points that never started cannot be listed."
+        )
+    if not lines:
+        return []
+    lines = ["## Not finished (left out of the plots)", "", *lines, ""]
+    if sweep.rerun_command:
+        lines += [
+            "Rerun only what is missing (finished points are skipped):",
+            "",
+            "```",
+            sweep.rerun_command,
+            "```",
+            "",
+        ]
+    return lines
+
+
+def _without_analysis(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:
+    """Finished runs with empty analysis columns: why (when their analysis failed) and the command that fills them."""
+    unanalysed = [row for row in rows if row["status"] == FINISHED and row["iwae"] is None]
+    if not unanalysed:
+        return []
+    failures = [f"- `{row['run_dir']}`: {_one_line(row['error'])}" for row in unanalysed if row["error"]]
+    return [
+        "## Runs without analysis",
+        "",
+        f"{len(unanalysed)} finished run(s) have no analysis/metrics.json, so their IWAE, active-unit, probe and "
+        "smoothness columns are empty.",
+        "",
+        *failures,
+        *([""] if failures else []),
+        "Fill them" + (" once the failures above are fixed" if failures else "") + " with",
+        "",
+        "```",
+        shell_command("vae_lightning.report", [f"sweep={hydra_path(sweep.root)}", "analyze_missing=true"]),
+        "```",
+        "",
+    ]
+
+
+def _left_out(entries: Sequence[str]) -> list[str]:
+    return ["## Left out of the pictures", "", *(f"- {entry}" for entry in entries)] if entries else []
+
+
+def _one_line(text: str) -> str:
+    """An error message fit for one Markdown list item (a traceback or a wrapped message spans lines)."""
+    return " ".join(text.split())
+
+
+def _or_unknown(value: Any) -> str:
+    return "?" if value is None else f"{value:g}"
