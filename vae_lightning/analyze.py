@@ -4,7 +4,6 @@ to the run's TensorBoard, and print a Markdown summary.
     python -m vae_lightning.analyze run=outputs/2026-11-25/10-00-00_fashion
 """
 
-import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -20,7 +19,7 @@ from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.analysis.run_loading import open_run
 from vae_lightning.analysis.summary import render_summary
 from vae_lightning.atomic import write_json_atomic
-from vae_lightning.errors import ConfigError, VAELightningError
+from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -77,8 +76,7 @@ def main(cfg: DictConfig) -> None:
     try:
         output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
-        print(f"\nError: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(error)
     print(render_summary(metrics))
     print(f"Analysis written to {output_dir}")
 

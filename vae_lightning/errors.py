@@ -1,8 +1,16 @@
 """Errors that reach the user as one readable paragraph instead of a traceback.
 
-Entry points catch `VAELightningError`, print its message and exit non-zero; everything else is a bug and keeps
-its traceback.
+Entry points catch `VAELightningError` and hand it to `exit_with`; everything else is a bug and keeps its traceback.
 """
+
+import sys
+from typing import NoReturn
+
+
+def exit_with(error: "VAELightningError") -> NoReturn:
+    """Print the error as one paragraph on stderr and exit with status 2, the convention of every entry point."""
+    print(f"\nError: {error}", file=sys.stderr)
+    sys.exit(2)
 
 
 class VAELightningError(Exception):

@@ -6,7 +6,6 @@ each finished run.
 """
 
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
 from vae_lightning.analysis.plots import figure_to_image_tensor
-from vae_lightning.errors import VAELightningError
+from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.backfill import analyse_missing
 from vae_lightning.reporting.collect import Sweep, SweepError, collect
@@ -102,8 +101,7 @@ def main(cfg: DictConfig) -> None:
     try:
         output_dir, summary = report(cfg)
     except VAELightningError as error:
-        print(f"\nError: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(error)
     print(summary)
     print(f"Report written to {output_dir}")
 

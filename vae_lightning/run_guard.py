@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf, read_write
 
 from vae_lightning.commands import rerun_sweep_command
 from vae_lightning.config_check import validate_train_config
-from vae_lightning.errors import ConfigError, VAELightningError
+from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.run_state import FAILURE_FILE
 
 
@@ -114,5 +114,4 @@ def _exit_on_error(check: Callable[[], None]) -> None:
     try:
         check()
     except VAELightningError as error:
-        print(f"\nError: {error}", file=sys.stderr)
-        sys.exit(2)
+        exit_with(error)

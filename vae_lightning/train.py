@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.analyze import analysis_config, analyze
@@ -46,9 +47,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     if previous is not None and not cfg.redo:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
-    if cfg.redo and (moved := set_aside_outputs(run_dir)):
-        print(f"redo=true: the earlier outputs of this run directory were moved to {moved}")
-    clear_failure(run_dir)
+    if is_main_process():  # with DDP, the other processes start later and must not touch the run's files
+        if cfg.redo and (moved := set_aside_outputs(run_dir)):
+            print(f"redo=true: the earlier outputs of this run directory were moved to {moved}")
+        clear_failure(run_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
 
@@ -80,10 +82,16 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         seed=cfg.seed,
         hparams=dict(model.hparams),
     )
-    if cfg.analyze and best:
-        analyze(analysis_config(run_dir, [*cfg.analysis, f"seed={cfg.seed}"]))
-    write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
+    if is_main_process():
+        if cfg.analyze and best:
+            analyze(analysis_config(run_dir, [*cfg.analysis, f"seed={cfg.seed}"]))
+        write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
     return metrics
+
+
+def is_main_process() -> bool:
+    """False in the extra processes of a multi-device run, which share the run directory with process 0."""
+    return rank_zero_only.rank == 0
 
 
 def starting_checkpoint(cfg: DictConfig, run_dir: Path, model_hparams: dict[str, Any],
@@ -144,14 +152,16 @@ def main(cfg: DictConfig) -> float | None:
         metrics = train(cfg, run_dir, resume_command(hydra_cfg.overrides.task, run_dir))
     except Exception as error:
         # Whatever stopped this run is recorded beside it; in a sweep the other points go on.
-        record_failure(run_dir, error)
+        if is_main_process():
+            record_failure(run_dir, error)
         if not isinstance(error, VAELightningError) and not in_sweep:
             raise  # a bug: keep its traceback
         print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(2)
-    print(summary(run_dir, metrics))
+    if is_main_process():
+        print(summary(run_dir, metrics))
     return metrics["test"]["neg_elbo"]
 
 

@@ -200,6 +200,7 @@ class ImageDataModule(LightningDataModule):
             generator=self._shuffle_generator if shuffle else None,
             num_workers=workers,
             persistent_workers=workers > 0,
+            pin_memory=torch.cuda.is_available(),  # page-locked batches copy to the GPU asynchronously
         )
 
 

@@ -137,8 +137,8 @@ class VAELitModule(L.LightningModule):
         self._log_kl_per_dim("test")
 
     def _log_kl_per_dim(self, stage: str) -> None:
-        values = self.kl_per_dim[stage].compute()
-        self.log_dict({f"{stage}/kl_per_dim/{d:02d}": v for d, v in enumerate(values)})
+        values = self.kl_per_dim[stage].compute()  # already reduced over processes by torchmetrics
+        self.log_dict({f"{stage}/kl_per_dim/{d:02d}": v for d, v in enumerate(values)}, sync_dist=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         optimizer_class = OPTIMIZERS[self.hparams.optimizer]

@@ -6,18 +6,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from vae_lightning.reporting.collect import FINISHED
+from vae_lightning.reporting.table import COLUMNS
 
-AGGREGATED = (
-    "neg_elbo",
-    "recon",
-    "kl",
-    "iwae",
-    "active_units",
-    "linear_probe",
-    "monotonicity",
-    "step_change",
-    "fit_seconds",
-)
+# Every numeric column of the table except the point's own coordinates.
+AGGREGATED = tuple(column for column in COLUMNS if column not in ("beta", "seed", "status", "run_dir", "error"))
 
 
 class Spread(NamedTuple):
