@@ -68,8 +68,16 @@ def test_animation_ping_pongs_through_the_steps(tmp_path):
         assert gif.size == ((3 * 10 + 2) * 2, (10 + 2) * 2)
 
 
-def test_figure_to_image_tensor_matches_the_saved_png(tmp_path):
+def test_publisher_saves_the_pixels_it_logs_to_tensorboard(tmp_path):
     figure = plots.sample_grid(torch.rand(4, 1, 8, 8), "s")
-    tensor = plots.figure_to_image_tensor(figure)
-    with Image.open(plots.save_figure(figure, tmp_path / "s.png")) as saved:
-        assert tensor.shape == (3, saved.height, saved.width) and tensor.dtype == torch.uint8
+    logged = {}
+
+    class Writer:
+        def add_image(self, tag, image):
+            logged[tag] = image
+
+    plots.Publisher(tmp_path, Writer(), "analysis")("samples", figure)
+    image = logged["analysis/samples"]
+    assert image.dtype == torch.uint8 and image.shape[0] == 3
+    with Image.open(tmp_path / "samples.png") as saved:
+        assert torch.equal(torch.from_numpy(np.asarray(saved.convert("RGB")).copy()).permute(2, 0, 1), image)

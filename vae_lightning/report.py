@@ -11,13 +11,10 @@ from typing import Any
 
 import hydra
 import torch
-from matplotlib.figure import Figure
 from omegaconf import DictConfig, OmegaConf
-from PIL import Image
-from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
-from vae_lightning.analysis.plots import figure_to_image_tensor
+from vae_lightning.analysis.plots import Publisher
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.backfill import analyse_missing
@@ -55,27 +52,14 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
     write_sessions(sweep, cfg.hparams.subdir, cfg.hparams.exclude)
     with SummaryWriter(str(output_dir / "tensorboard")) as writer:
-        left_out = draw_figures(sweep, rows, cfg, _Publisher(output_dir, writer)) if sweep.finished else []
+        left_out = draw_figures(sweep, rows, cfg, Publisher(output_dir, writer, "report")) if sweep.finished else []
         summary = render_summary(sweep, rows, left_out)
         writer.add_text("report/summary", summary)
     (output_dir / "summary.md").write_text(summary)
     return output_dir, summary
 
 
-class _Publisher:
-    """Saves a picture as `<name>.png` and logs the same pixels to TensorBoard under `report/<name>`."""
-
-    def __init__(self, output_dir: Path, writer: SummaryWriter) -> None:
-        self.output_dir = output_dir
-        self.writer = writer
-
-    def __call__(self, name: str, picture: Figure | Tensor) -> None:
-        image = picture if isinstance(picture, Tensor) else figure_to_image_tensor(picture)
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(self.output_dir / f"{name}.png")
-        self.writer.add_image(f"report/{name}", image)
-
-
-def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], cfg: DictConfig, publish: _Publisher) -> list[str]:
+def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], cfg: DictConfig, publish: Publisher) -> list[str]:
     """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
     of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
     publish("rate_distortion", rate_distortion(rows))

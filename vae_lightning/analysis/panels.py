@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from matplotlib.figure import Figure
 from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
@@ -28,7 +27,7 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
     active = mu_variance > cfg.active_units.threshold
     dims = torch.argsort(kl_per_dim, descending=True).tolist()
     class_names = datamodule.class_names
-    publish = _Publisher(output_dir, writer)
+    publish = figures.Publisher(output_dir, writer, "analysis")
 
     bases = _first_of_each_class(test.labels, cfg.traversal.num_base_images)
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
@@ -74,18 +73,6 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
     smoothness = traversal_smoothness(traversals)
     averaged = type(smoothness)(*(field.mean(0) for field in smoothness))
     return traversal_numbers(averaged, dims, kl_per_dim, mu_variance, active, cfg, len(bases))
-
-
-class _Publisher:
-    """Saves a figure as `<name>.png` and logs the same picture to TensorBoard under `analysis/<name>`."""
-
-    def __init__(self, output_dir: Path, writer: SummaryWriter) -> None:
-        self.output_dir = output_dir
-        self.writer = writer
-
-    def __call__(self, name: str, figure: Figure) -> None:
-        self.writer.add_image(f"analysis/{name}", figures.figure_to_image_tensor(figure))
-        figures.save_figure(figure, self.output_dir / f"{name}.png")
 
 
 def _decode(model: VAELitModule, latents: Tensor) -> Tensor:

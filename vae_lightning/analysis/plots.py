@@ -14,6 +14,7 @@ from PIL import Image
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from torch import Tensor
+from torch.utils.tensorboard import SummaryWriter
 
 from vae_lightning.analysis.grids import display_grid
 from vae_lightning.errors import ConfigError
@@ -22,17 +23,26 @@ DPI = 100
 PROJECTIONS = ("pca", "tsne")
 
 
-def save_figure(figure: Figure, path: Path) -> Path:
-    figure.savefig(path, dpi=DPI, bbox_inches="tight")
-    return path
-
-
 def figure_to_image_tensor(figure: Figure) -> Tensor:
     """The rendered figure as a (3, H, W) uint8 tensor, for TensorBoard's `add_image`."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
     image = np.asarray(Image.open(buffer).convert("RGB"))
     return torch.from_numpy(image.copy()).permute(2, 0, 1)
+
+
+class Publisher:
+    """Saves a picture as `<name>.png` and logs the same pixels to TensorBoard under `<prefix>/<name>`."""
+
+    def __init__(self, output_dir: Path, writer: SummaryWriter, prefix: str) -> None:
+        self.output_dir = output_dir
+        self.writer = writer
+        self.prefix = prefix
+
+    def __call__(self, name: str, picture: Figure | Tensor) -> None:
+        image = picture if isinstance(picture, Tensor) else figure_to_image_tensor(picture)
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(self.output_dir / f"{name}.png")
+        self.writer.add_image(f"{self.prefix}/{name}", image)
 
 
 def show_images(axes: Axes, images: Tensor, nrow: int) -> None:
