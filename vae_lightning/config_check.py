@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.data.sources import DATASETS
-from vae_lightning.errors import ConfigError, VAELightningError
+from vae_lightning.building import build, build_model
+from vae_lightning.errors import ConfigError
 
 
 @dataclasses.dataclass
@@ -148,16 +148,8 @@ def check_against_signature(node: DictConfig, prefix: str) -> None:
 
 def check_values(cfg: DictConfig) -> None:
     """Build the data module, the model and the trainer without data or output, so their own rules run now."""
-    try:
-        datamodule = instantiate(cfg.data)
-        instantiate(cfg.model, image_shape=list(DATASETS[datamodule.hparams.name].image_shape),
-                    optimizer=cfg.optimizer.name, lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
-        _check_trainer(cfg.trainer)
-    except Exception as error:  # Hydra wraps constructor errors; ours go out unwrapped, the rest as they are
-        cause = error.__cause__ if isinstance(error.__cause__, VAELightningError) else error
-        if isinstance(cause, VAELightningError):
-            raise cause from None
-        raise
+    build_model(cfg, build(cfg.data).image_shape)  # the data module knows its image shape before reading data
+    _check_trainer(cfg.trainer)
 
 
 def _check_trainer(node: DictConfig) -> None:

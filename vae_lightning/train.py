@@ -13,14 +13,13 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import InstantiationException
 from hydra.types import RunMode
-from hydra.utils import instantiate
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.analyze import analysis_config, analyze
 from vae_lightning.atomic import write_json_atomic
+from vae_lightning.building import build, build_model
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.commands import resume_command
@@ -42,7 +41,7 @@ OmegaConf.register_new_resolver("vae.run_dir", lambda resume, fresh: resume or f
 def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]:
     """Fit and test one configuration in `run_dir`, continuing an interrupted attempt there; returns what it writes
     to `run_dir/metrics.json`."""
-    validate_train_config(cfg)
+    validate_train_config(cfg)  # again here: a sweep's swept values reach only the job, not the run guard
     previous = finished_metrics(run_dir)
     if previous is not None and not cfg.redo:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
@@ -57,8 +56,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
-    model = build(cfg.model, image_shape=list(datamodule.image_shape), optimizer=cfg.optimizer.name,
-                  lr=cfg.optimizer.lr, weight_decay=cfg.optimizer.weight_decay)
+    model = build_model(cfg, datamodule.image_shape)
     ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
     callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
@@ -109,19 +107,6 @@ def starting_checkpoint(cfg: DictConfig, run_dir: Path, model_hparams: dict[str,
 
 def _relative_if_inside(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
-
-
-def build(node: DictConfig, **kwargs: Any) -> Any:
-    """`hydra.utils.instantiate` with plain Python containers, re-raising our own errors unwrapped.
-
-    Hydra wraps every constructor error in an InstantiationException; a ConfigError must reach the user as itself.
-    """
-    try:
-        return instantiate(node, _convert_="all", **kwargs)
-    except InstantiationException as error:
-        if isinstance(error.__cause__, VAELightningError):
-            raise error.__cause__ from None
-        raise
 
 
 def collect_test_metrics(results: dict[str, float], latent_dim: int) -> dict[str, Any]:
