@@ -55,7 +55,7 @@ def bare_loop(datamodule: ImageDataModule, steps: int, warmup: int, seed: int) -
             started = time.perf_counter()
         start = (step * batch_size) % (len(images) - batch_size)
         index = order[start : start + batch_size]
-        x = images[index].unsqueeze(1).float().div(255)
+        x = images[index].float().div(255)
         recon, kl_per_dim = model.elbo_terms(x)
         loss = (recon + kl_per_dim.sum(1)).mean()
         optimizer.zero_grad(set_to_none=True)

@@ -140,7 +140,7 @@ def test_loaders_before_setup_raise_a_data_error(data_root):
 
 
 def test_single_item_matches_the_same_row_of_a_batch():
-    dataset = InMemoryImages(torch.arange(2 * 4 * 4, dtype=torch.uint8).reshape(2, 4, 4), torch.tensor([3, 8]))
+    dataset = InMemoryImages(torch.arange(2 * 4 * 4, dtype=torch.uint8).reshape(2, 1, 4, 4), torch.tensor([3, 8]))
     image, label = dataset[1]
     batch_images, batch_labels = dataset.__getitems__([1])
     assert torch.equal(image, batch_images[0]) and label == batch_labels[0] == 8

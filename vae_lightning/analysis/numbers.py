@@ -34,7 +34,7 @@ def compute_numbers(model: VAELitModule, datamodule: ImageDataModule, encoded: d
     images = datamodule.split("test").images
     iwae_images = images if cfg.iwae.num_images is None else images[: cfg.iwae.num_images]
     iwae = iwae_log_likelihood(
-        model, iwae_images.unsqueeze(1).float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
+        model, iwae_images.float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
         torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True,
     )
     mu_variance, active = active_units(test.mu, cfg.active_units.threshold)

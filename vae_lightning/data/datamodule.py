@@ -21,7 +21,7 @@ FIXED_BATCH_SPLITS = ("val", "test")
 
 
 class InMemoryImages(Dataset):
-    """A split held as one uint8 tensor (N, H, W); `__getitems__` returns a whole batch by tensor indexing.
+    """A split held as one uint8 tensor (N, C, H, W); `__getitems__` returns a whole batch by tensor indexing.
 
     DataLoader's fetcher calls `__getitems__` with the batch's index list when it exists, so with
     `collate_prebatched` as collate_fn a batch costs one gather instead of B samples and a stack.
@@ -48,8 +48,8 @@ def collate_prebatched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.
 
 
 def _to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, H, W) to float32 (B, 1, H, W) in [0, 1], the same arithmetic as `transforms.ToTensor`."""
-    return images.unsqueeze(1).to(torch.float32).div(255)
+    """uint8 (B, C, H, W) to float32 in [0, 1], the same arithmetic as `transforms.ToTensor`."""
+    return images.to(torch.float32).div(255)
 
 
 class ImageDataModule(LightningDataModule):
@@ -108,7 +108,7 @@ class ImageDataModule(LightningDataModule):
         split_indices["test"] = torch.arange(len(official["test"]))
         for split, indices in split_indices.items():
             source = official["test" if split == "test" else "train"]
-            self._in_memory[split] = InMemoryImages(source.data[indices], source.targets[indices])
+            self._in_memory[split] = InMemoryImages(source.data[indices].unsqueeze(1), source.targets[indices])
             if self.hparams.loader == "torchvision":
                 self._loader_datasets[split] = Subset(source, indices.tolist())
             else:
