@@ -6,6 +6,7 @@ number belongs, β < 0, an image the architecture cannot halve — while nothing
 typo costs a second and leaves no half-made run directory behind.
 """
 
+import collections.abc
 import dataclasses
 import inspect
 import types
@@ -21,39 +22,6 @@ from omegaconf.errors import InterpolationResolutionError
 
 from vae_lightning.building import build, build_model
 from vae_lightning.errors import ConfigError
-
-
-@dataclasses.dataclass
-class DataSchema:
-    _target_: str
-    name: str
-    root: str
-    batch_size: int
-    eval_batch_size: int
-    val_fraction: float
-    loader: str
-    num_workers: int
-    download: bool
-    cache_dir: str | None
-    seed: int
-    limit_train_samples: int | None
-
-
-@dataclasses.dataclass
-class ModelSchema:
-    _target_: str
-    latent_dim: int
-    channels: list[int]
-    kernel_size: int
-    hidden_dim: int
-    likelihood: str
-    gaussian_sigma: float
-    learn_sigma: bool
-    beta: float
-    kl_schedule: str
-    kl_warmup_steps: int
-    capacity_max: float
-    capacity_steps: int
 
 
 @dataclasses.dataclass
@@ -94,17 +62,19 @@ class RunSchema:
     threads: int | None
 
 
-GROUP_SCHEMAS = {"data": DataSchema, "model": ModelSchema, "optimizer": OptimizerSchema}
+# Arguments the code passes itself when it builds a group's class, so they are not settings of that group.
+SUPPLIED_BY_CODE = {"data": (), "model": ("image_shape", "num_classes", "optimizer", "lr", "weight_decay")}
 
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key, its value and what is allowed; return quietly otherwise."""
-    groups = (*GROUP_SCHEMAS, "trainer", "logger", "callbacks")
+    groups = (*SUPPLIED_BY_CODE, "optimizer", "trainer", "logger", "callbacks")
     check_against_schema({key: cfg[key] for key in cfg if key not in groups}, RunSchema, prefix="")
-    for group, schema in GROUP_SCHEMAS.items():
-        check_against_schema(cfg[group], schema, prefix=f"{group}.")
+    check_against_schema(cfg.optimizer, OptimizerSchema, prefix="optimizer.")
+    for group, supplied in SUPPLIED_BY_CODE.items():
+        check_against_class(cfg[group], prefix=f"{group}.", supplied_by_code=supplied)
     check_against_schema(cfg.trainer, TrainerSchema, prefix="trainer.", extra_keys_allowed=True)
     # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
     check_against_signature(cfg.trainer, prefix="trainer.")
@@ -114,8 +84,11 @@ def validate_train_config(cfg: DictConfig) -> None:
     check_values(cfg)
 
 
-def check_against_schema(node: Mapping[str, Any], schema: type, prefix: str, extra_keys_allowed: bool = False) -> None:
-    fields = {field.name: field.type for field in dataclasses.fields(schema)}
+def check_against_schema(node: Mapping[str, Any], schema: type | Mapping[str, Any], prefix: str,
+                         extra_keys_allowed: bool = False, all_required: bool = True) -> None:
+    """Every key known to `schema` (a dataclass, or field name → type) and of its type; `all_required` when the
+    config must set every field rather than fall back on the class's defaults."""
+    fields = schema if isinstance(schema, Mapping) else {f.name: f.type for f in dataclasses.fields(schema)}
     for key in node:
         if key not in fields and not extra_keys_allowed:
             raise ConfigError(
@@ -124,12 +97,38 @@ def check_against_schema(node: Mapping[str, Any], schema: type, prefix: str, ext
             )
     for key, expected in fields.items():
         if key not in node:
+            if not all_required:
+                continue
             raise ConfigError(f"{prefix}{key} is missing from the config; restore it in the group's YAML file.")
         value = _plain(node, key)
         if value is _RESOLVED_LATER:
             continue
         if not _matches(value, expected):
             raise ConfigError(f"{prefix}{key}={value!r} is not allowed: it must be {_describe(expected)}.")
+
+
+def check_against_class(node: DictConfig, prefix: str, supplied_by_code: tuple[str, ...] = ()) -> None:
+    """A group of our own classes: its keys are the arguments of its `_target_`, typed by their annotations, so a
+    new model or data module is checked the moment it exists, with no schema to keep in step."""
+    target = _target_class(node, prefix)
+    parameters = inspect.signature(target.__init__).parameters
+    hints = typing.get_type_hints(target.__init__)
+    fields = {"_target_": str} | {
+        name: hints.get(name, Any) for name, parameter in parameters.items()
+        if name != "self" and name not in supplied_by_code
+        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
+    check_against_schema(node, fields, prefix, all_required=False)
+
+
+def _target_class(node: DictConfig, prefix: str) -> type:
+    try:
+        return get_class(node._target_)
+    except Exception as error:  # Hydra raises ImportError or ValueError wrapped in its own types
+        raise ConfigError(
+            f"{prefix}_target_={node.get('_target_')!r} is not a class that can be imported ({error}). Pick one of "
+            f"the shipped {prefix.rstrip('.')} configs, or give the full import path of your own class."
+        ) from error
 
 
 def check_against_signature(node: DictConfig, prefix: str) -> None:
@@ -182,8 +181,8 @@ def _matches(value: Any, expected: Any) -> bool:
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
         return any(_matches(value, option) for option in typing.get_args(expected))
-    if origin is list:
-        (item,) = typing.get_args(expected)
+    if origin in (list, tuple, collections.abc.Sequence):
+        item = typing.get_args(expected)[0]
         return isinstance(value, list) and all(_matches(v, item) for v in value)
     if expected is Any:
         return True
@@ -200,6 +199,6 @@ def _describe(expected: Any) -> str:
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
         return " or ".join("null" if t is type(None) else _describe(t) for t in typing.get_args(expected))
-    if origin is list:
+    if origin in (list, tuple, collections.abc.Sequence):
         return f"a list of {_describe(typing.get_args(expected)[0]).removeprefix('an ').removeprefix('a ')}s"
     return _TYPE_WORDS.get(expected, expected.__name__)
