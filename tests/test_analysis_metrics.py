@@ -38,7 +38,7 @@ class LinearEncoder(nn.Module):
         self.scale = nn.Parameter(torch.tensor(scale))
         self.shift, self.log_var = shift, log_var
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor, condition: None = None) -> tuple[Tensor, Tensor]:
         mu = self.scale * x.flatten(1) + self.shift
         return mu, torch.full_like(mu, self.log_var)
 
@@ -48,8 +48,11 @@ class LinearGaussianModel(nn.Module):
         super().__init__()
         self.vae = nn.Module()
         self.vae.encoder = encoder
-        self.vae.decoder = lambda z: z.view(len(z), 1, 1, LATENT_DIM)
+        self.vae.decoder = lambda z, condition=None: z.view(len(z), 1, 1, LATENT_DIM)
         self.likelihood = IdentityGaussianLikelihood()
+
+    def condition(self, labels: Tensor | None) -> None:
+        return None  # unconditional, like VAELitModule
 
 
 def exact_posterior_model() -> LinearGaussianModel:

@@ -58,8 +58,9 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
         )
 
 
-# Data settings that change what a run trains on; paths, workers and evaluation batch size may differ on resume.
-TRAINING_DATA_KEYS = ("name", "batch_size", "val_fraction", "seed", "limit_train_samples")
+# Data settings that may differ when a run is continued: where the files are, and how they are read or evaluated.
+# Every other data setting changes what the run trains on.
+NON_TRAINING_DATA_KEYS = ("root", "path", "cache_dir", "download", "num_workers", "eval_batch_size", "loader")
 
 
 def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: dict[str, Any],
@@ -69,8 +70,9 @@ def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: 
     saved_data = checkpoint.get("datamodule_hyper_parameters", {})
     differing = [f"model.{key}: run {saved_model[key]!r} vs command {value!r}" for key, value in model_hparams.items()
                  if key in saved_model and list_or_value(saved_model[key]) != list_or_value(value)]
-    differing += [f"data.{key}: run {saved_data[key]!r} vs command {data_hparams[key]!r}" for key in TRAINING_DATA_KEYS
-                  if key in saved_data and saved_data[key] != data_hparams[key]]
+    differing += [f"data.{key}: run {saved_data[key]!r} vs command {value!r}" for key, value in data_hparams.items()
+                  if key not in NON_TRAINING_DATA_KEYS and key in saved_data
+                  and list_or_value(saved_data[key]) != list_or_value(value)]
     if differing:
         raise CheckpointError(
             f"The run in {Path(path).parent.parent} was trained with other settings than this command asks for "

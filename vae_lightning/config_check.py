@@ -20,7 +20,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.building import build, build_model
+from vae_lightning.building import build, build_model, constructor_parameters
 from vae_lightning.errors import ConfigError
 
 
@@ -111,13 +111,12 @@ def check_against_class(node: DictConfig, prefix: str, supplied_by_code: tuple[s
     """A group of our own classes: its keys are the arguments of its `_target_`, typed by their annotations, so a
     new model or data module is checked the moment it exists, with no schema to keep in step."""
     target = _target_class(node, prefix)
-    parameters = inspect.signature(target.__init__).parameters
-    hints = typing.get_type_hints(target.__init__)
-    fields = {"_target_": str} | {
-        name: hints.get(name, Any) for name, parameter in parameters.items()
-        if name != "self" and name not in supplied_by_code
-        and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    }
+    hints: dict[str, Any] = {}
+    for klass in reversed(target.__mro__):  # a subclass's annotation wins over its parent's
+        if "__init__" in vars(klass):
+            hints |= typing.get_type_hints(klass.__init__)
+    fields = {"_target_": str} | {name: hints.get(name, Any) for name in constructor_parameters(target)
+                                  if name not in supplied_by_code}
     check_against_schema(node, fields, prefix, all_required=False)
 
 
@@ -147,7 +146,7 @@ def check_against_signature(node: DictConfig, prefix: str) -> None:
 
 def check_values(cfg: DictConfig) -> None:
     """Build the data module, the model and the trainer without data or output, so their own rules run now."""
-    build_model(cfg, build(cfg.data).image_shape)  # the data module knows its image shape before reading data
+    build_model(cfg, build(cfg.data))  # the data module knows its image shape and classes before reading data
     _check_trainer(cfg.trainer)
 
 

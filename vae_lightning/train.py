@@ -56,7 +56,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
-    model = build_model(cfg, datamodule.image_shape)
+    model = build_model(cfg, datamodule)
     ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
     callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
@@ -111,7 +111,9 @@ def _relative_if_inside(path: Path, directory: Path) -> str:
 
 def collect_test_metrics(results: dict[str, float], latent_dim: int) -> dict[str, Any]:
     """Regroup Lightning's flat `test/...` results into the terms of the objective and the per-dimension KL."""
-    terms = {name: results[f"test/{name}"] for name in ("neg_elbo", "recon", "kl", "loss")}
+    # The objective's terms, and any other test number a model logs (a classifier's accuracy and cross-entropy).
+    terms = {key.removeprefix("test/"): value for key, value in results.items()
+             if key.startswith("test/") and key.count("/") == 1}
     return {
         "units": "nats per image",
         "test": terms,

@@ -24,8 +24,8 @@ def evaluate_elbo(model: VAELitModule, batches: Iterable[tuple[Tensor, Tensor]],
     """−ELBO = E_q[−log p(x|z)] + KL(q(z|x) ‖ p(z)), estimated with one z per image drawn under `seed`."""
     torch.manual_seed(seed)
     recon_total, kl_total, count = 0.0, None, 0
-    for images, _ in batches:
-        recon, kl_per_dim = model.elbo_terms(images.to(model.device))
+    for images, labels in batches:
+        recon, kl_per_dim = model.elbo_terms(images.to(model.device), labels.to(model.device))
         recon_total += recon.double().sum().item()
         batch_kl = kl_per_dim.double().sum(0)
         kl_total = batch_kl if kl_total is None else kl_total + batch_kl

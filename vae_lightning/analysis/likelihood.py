@@ -36,11 +36,13 @@ def iwae_log_likelihood(
     generator: torch.Generator,
     samples_per_chunk: int = 25,
     progress: bool = False,
+    labels: Tensor | None = None,
 ) -> IWAEResult:
     """The IWAE bound with K = `num_samples` for each image (N, C, H, W), as −log p̂(x) in nats.
 
-    `model` needs `.vae.encoder(x) -> (μ, log σ²)`, `.vae.decoder(z) -> logits` and
-    `.likelihood.neg_log_likelihood(logits, x) -> (B,)`, as `VAELitModule` has. Images go through in batches of
+    `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c) ->
+    logits` and `.likelihood.neg_log_likelihood(logits, x) -> (B,)`, as `VAELitModule` has; `labels` (N,) are needed
+    by a conditional model only. Images go through in batches of
     `batch_size` and the K samples in chunks of `samples_per_chunk`, so the decoder sees at most
     batch_size · samples_per_chunk latent codes at once. The noise is drawn from `generator` batch by batch and chunk
     by chunk, so the result is reproducible for a given generator state, batch size and chunk size.
@@ -52,8 +54,13 @@ def iwae_log_likelihood(
         raise ConfigError(f"images has shape {tuple(images.shape)}: pass a non-empty batch (N, C, H, W).")
     device = model_device(model)
     per_image = []
-    for batch in tqdm(images.split(batch_size), desc=f"IWAE K={num_samples}", disable=not progress):
-        per_image.append(_log_likelihood_batch(model, batch.to(device), num_samples, samples_per_chunk, generator))
+    label_batches = labels.split(batch_size) if labels is not None else [None] * len(images.split(batch_size))
+    batches = zip(images.split(batch_size), label_batches, strict=True)
+    for batch, batch_labels in tqdm(batches, desc=f"IWAE K={num_samples}", disable=not progress,
+                                    total=len(label_batches)):
+        condition = model.condition(batch_labels.to(device) if batch_labels is not None else None)
+        per_image.append(_log_likelihood_batch(model, batch.to(device), condition, num_samples, samples_per_chunk,
+                                               generator))
     log_likelihood = torch.cat(per_image).cpu()
     num_images = len(log_likelihood)
     standard_error = log_likelihood.std().item() / math.sqrt(num_images) if num_images > 1 else math.nan
@@ -61,10 +68,10 @@ def iwae_log_likelihood(
                       (-log_likelihood).float())
 
 
-def _log_likelihood_batch(model: nn.Module, x: Tensor, num_samples: int, samples_per_chunk: int,
-                          generator: torch.Generator) -> Tensor:
+def _log_likelihood_batch(model: nn.Module, x: Tensor, condition: Tensor | None, num_samples: int,
+                          samples_per_chunk: int, generator: torch.Generator) -> Tensor:
     """log p̂(x) per image (B,) in float64: a running logsumexp over chunks of the K log importance weights."""
-    mu, log_var = model.vae.encoder(x)
+    mu, log_var = model.vae.encoder(x, condition)
     std = torch.exp(0.5 * log_var)
     chunk_lse = []
     for start in range(0, num_samples, samples_per_chunk):
@@ -75,7 +82,7 @@ def _log_likelihood_batch(model: nn.Module, x: Tensor, num_samples: int, samples
         # log q(z|x) with z − μ = σ·ε, and log p(z) for the standard-normal prior, both summed over dimensions.
         log_q = -0.5 * (eps.pow(2) + log_var + LOG_2PI).sum(-1)
         log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-        logits = model.vae.decoder(z.flatten(0, 1))
+        logits = model.vae.decoder(z.flatten(0, 1), condition.repeat(chunk, 1) if condition is not None else None)
         targets = x.expand(chunk, *x.shape).flatten(0, 1)
         log_px_given_z = -model.likelihood.neg_log_likelihood(logits, targets).view(chunk, len(x))
         log_weights = (log_px_given_z + log_prior - log_q).double()

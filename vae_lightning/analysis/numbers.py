@@ -1,8 +1,10 @@
 """Every number of the analysis, each stated with the split and the sample size it used."""
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
+from lightning import LightningDataModule
 from omegaconf import DictConfig
 from torch import Tensor
 
@@ -16,26 +18,25 @@ from vae_lightning.analysis.representation import (
     linear_probe_accuracy,
 )
 from vae_lightning.analysis.smoothness import SmoothnessResult
-from vae_lightning.data import ImageDataModule
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import ClassifierVAELitModule, VAELitModule
 
 
-def encode_splits(model: VAELitModule, datamodule: ImageDataModule) -> dict[str, EncodedSplit]:
+def encode_splits(model: VAELitModule, datamodule: LightningDataModule) -> dict[str, EncodedSplit]:
     """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else)."""
     return {split: encode_dataset(model, datamodule.ordered_dataloader(split)) for split in ("train", "test")}
 
 
-def compute_numbers(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[str, EncodedSplit],
+def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
                     cfg: DictConfig) -> dict[str, Any]:
     """Test ELBO terms, IWAE bound, active units and linear / k-NN probes as one JSON-ready dictionary."""
     test, train = encoded["test"], encoded["train"]
     print("Test ELBO, IWAE bound, active units and probes …", flush=True)
     elbo = evaluate_elbo(model, datamodule.ordered_dataloader("test"), cfg.seed)
-    images = datamodule.split("test").images
-    iwae_images = images if cfg.iwae.num_images is None else images[: cfg.iwae.num_images]
+    test_split = datamodule.split("test")
+    count = len(test_split) if cfg.iwae.num_images is None else cfg.iwae.num_images
     iwae = iwae_log_likelihood(
-        model, iwae_images.float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
-        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True,
+        model, test_split.images[:count].float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
+        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True, labels=test_split.labels[:count],
     )
     mu_variance, active = active_units(test.mu, cfg.active_units.threshold)
     probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
@@ -48,11 +49,47 @@ def compute_numbers(model: VAELitModule, datamodule: ImageDataModule, encoded: d
         "active_units": {"split": "test", "num_images": len(test.mu), "threshold": cfg.active_units.threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
                          "mu_variance": mu_variance.tolist()},
-        "linear_probe": {**probe_sizes, "accuracy": linear_probe_accuracy(train.mu, train.labels, test.mu,
-                                                                          test.labels, seed=cfg.seed)},
+        "linear_probe": {**probe_sizes, "chance": chance_accuracy(test.labels),
+                         "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels,
+                                                     test.mu, test.labels, seed=cfg.seed)},
         "knn_probe": {**probe_sizes, "k": cfg.probes.knn_k,
-                      "accuracy": knn_accuracy(train.mu, train.labels, test.mu, test.labels, k=cfg.probes.knn_k)},
+                      "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu,
+                                                  test.labels, k=cfg.probes.knn_k)},
+        **_domain_probe(datamodule, train, test, probe_sizes, cfg.seed),
+        **_classifier_accuracy(model, datamodule, test),
     }
+
+
+def chance_accuracy(labels: Tensor) -> float:
+    """The accuracy of always answering the most common label: what a probe on a code without label information
+    scores."""
+    return labels.bincount().max().item() / len(labels)
+
+
+def _if_two_classes(train_labels: Tensor, probe: Callable[..., float], *args: Any, **kwargs: Any) -> float | None:
+    """A probe's accuracy, or None when the data has a single class and there is nothing to predict."""
+    return probe(*args, **kwargs) if len(train_labels.unique()) > 1 else None
+
+
+def _domain_probe(datamodule: LightningDataModule, train: EncodedSplit, test: EncodedSplit,
+                  probe_sizes: dict[str, Any], seed: int) -> dict[str, Any]:
+    """How well μ tells the domains apart (multi-domain data only): high when the code carries the domain."""
+    if len(datamodule.domain_names) < 2:
+        return {}
+    train_domains, test_domains = datamodule.split("train").domains, datamodule.split("test").domains
+    return {"domain_probe": {**probe_sizes, "domains": list(datamodule.domain_names),
+                             "chance": chance_accuracy(test_domains),
+                             "accuracy": linear_probe_accuracy(train.mu, train_domains, test.mu, test_domains, seed)}}
+
+
+def _classifier_accuracy(model: VAELitModule, datamodule: LightningDataModule, test: EncodedSplit) -> dict[str, Any]:
+    """The jointly trained classifier's test accuracy on μ (model=vae_classifier only)."""
+    if not isinstance(model, ClassifierVAELitModule):
+        return {}
+    predictions = model.classify(test.mu.to(model.device)).argmax(1).cpu()
+    return {"classifier": {"split": "test", "num_images": len(test.mu), "alpha": model.hparams.alpha,
+                           "labeled_fraction": datamodule.hparams.get("labeled_fraction", 1.0),
+                           "accuracy": (predictions == test.labels).float().mean().item()}}
 
 
 def traversal_numbers(smoothness: SmoothnessResult, dims: list[int], kl_per_dim: Tensor, mu_variance: Tensor,

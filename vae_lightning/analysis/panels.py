@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from matplotlib.figure import Figure
 from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
@@ -14,13 +15,19 @@ from vae_lightning.analysis.numbers import traversal_numbers
 from vae_lightning.analysis.representation import EncodedSplit
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.analysis.traversal import traversal_latents
-from vae_lightning.data import ImageDataModule
+from vae_lightning.errors import ConfigError
+from lightning import LightningDataModule
+
 from vae_lightning.models import VAELitModule
 
 
-def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[str, EncodedSplit],
+def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
                 metrics: dict[str, Any], cfg: DictConfig, output_dir: Path, writer: SummaryWriter) -> dict[str, Any]:
-    """Write every figure; returns the traversal smoothness numbers, which come from the traversal images."""
+    """Write every figure; returns the traversal smoothness numbers, which come from the traversal images.
+
+    A conditional model decodes every code under its image's own label (the traversals are then per class), draws
+    its samples as a class × draw grid, and interpolates the condition along with z. Multi-domain data adds latent
+    maps coloured by domain and interpolations between domains."""
     test = encoded["test"]
     kl_per_dim = torch.tensor(metrics["elbo"]["kl_per_dim"])
     mu_variance = torch.tensor(metrics["active_units"]["mu_variance"])
@@ -31,8 +38,8 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
 
     bases = _first_of_each_class(test.labels, cfg.traversal.num_base_images)
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
-    traversals = torch.stack([_decode(model, traversal_latents(test.mu[i].to(model.device), dims, offsets))
-                              for i in bases])
+    traversals = torch.stack([_decode(model, traversal_latents(test.mu[i].to(model.device), dims, offsets),
+                                      test.labels[i]) for i in bases])
     for number, index in enumerate(bases):
         title = f"Traversals around test image {index} ({class_names[test.labels[index]]})"
         publish(f"traversal_{number}", figures.traversal_grid(traversals[number, : cfg.traversal.grid_dims],
@@ -46,18 +53,29 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
     per_class = _first_of_each_class(test.labels, len(class_names), per_class=cfg.reconstructions.per_class)
     inputs = test_images.__getitems__(per_class)[0]
     publish("reconstructions", figures.reconstructions_by_class(
-        inputs, _decode(model, test.mu[per_class].to(model.device)), test.labels[per_class], class_names,
-        cfg.reconstructions.per_class))
+        inputs, _decode(model, test.mu[per_class].to(model.device), test.labels[per_class]), test.labels[per_class],
+        class_names, cfg.reconstructions.per_class))
 
     generator = torch.Generator().manual_seed(cfg.seed)
     prior_z = torch.randn(cfg.samples.count, model.hparams.latent_dim, generator=generator)
-    publish("samples", figures.sample_grid(_decode(model, prior_z.to(model.device)), "Samples from the prior"))
+    if model.conditional:
+        classes = chosen_classes(cfg.samples.classes, class_names)
+        draws = prior_z[: cfg.samples.per_class]
+        grid = torch.stack([_decode(model, draws.to(model.device), torch.full((len(draws),), c)) for c in classes])
+        publish("samples_by_class", figures.samples_by_class(grid, [class_names[c] for c in classes]))
+    else:
+        publish("samples", figures.sample_grid(_decode(model, prior_z.to(model.device)), "Samples from the prior"))
 
-    pairs = _pairs_of_different_classes(test.labels, cfg.interpolation.num_pairs, generator)
-    paths = {method: torch.stack([_decode(model, interpolate(test.mu[a], test.mu[b], cfg.interpolation.steps,
-                                                                    method).to(model.device)) for a, b in pairs])
-             for method in ("linear", "spherical")}
-    publish("interpolations", figures.interpolation_grid(paths["linear"], paths["spherical"]))
+    pairs = _pairs_differing_in(test.labels, cfg.interpolation.num_pairs, generator)
+    publish("interpolations", _interpolations(model, test, pairs, cfg.interpolation.steps,
+                                              "Interpolations between test images' μ"))
+    domain_names = datamodule.domain_names
+    test_domains = datamodule.split("test").domains
+    if len(domain_names) > 1:
+        pairs = _pairs_differing_in(test_domains, cfg.interpolation.num_pairs, generator)
+        publish("interpolations_across_domains", _interpolations(
+            model, test, pairs, cfg.interpolation.steps,
+            f"Interpolations between test images of different domains ({', '.join(domain_names)})"))
 
     methods = ("pca", "tsne") if cfg.latent_map.tsne else ("pca",)
     for method in methods:
@@ -65,8 +83,11 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
             print(f"t-SNE of up to {cfg.latent_map.tsne_max_points} test codes …", flush=True)
         points, kept = figures.project_2d(test.mu, method, seed=cfg.seed, max_points=cfg.latent_map.tsne_max_points
                                           if method == "tsne" else None)
-        publish(f"latent_map_{method}", figures.latent_map(points, test.labels[kept], class_names,
-                                                           f"Test-set μ ({len(kept)} images)", method))
+        title = f"Test-set μ ({len(kept)} images)"
+        publish(f"latent_map_{method}", figures.latent_map(points, test.labels[kept], class_names, title, method))
+        if len(domain_names) > 1:
+            publish(f"latent_map_{method}_by_domain", figures.latent_map(points, test_domains[kept], domain_names,
+                                                                         f"{title}, coloured by domain", method))
     publish("kl_per_dim", figures.kl_bar_chart(kl_per_dim, mu_variance, cfg.active_units.threshold,
                                                "KL per latent dimension (test set)"))
 
@@ -75,10 +96,53 @@ def draw_panels(model: VAELitModule, datamodule: ImageDataModule, encoded: dict[
     return traversal_numbers(averaged, dims, kl_per_dim, mu_variance, active, cfg, len(bases))
 
 
-def _decode(model: VAELitModule, latents: Tensor) -> Tensor:
-    """Decoder means for latents of any leading shape (..., D), on the CPU."""
+def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...]) -> list[int]:
+    """`samples.classes` as label indices: class names or indices, or every class (at most MAX_SAMPLE_ROWS) for
+    null."""
+    if wanted is None:
+        return list(range(min(len(class_names), MAX_SAMPLE_ROWS)))
+    indices = []
+    for item in wanted:
+        index = class_names.index(item) if item in class_names else item
+        if not isinstance(index, int) or not 0 <= index < len(class_names):
+            raise ConfigError(f"samples.classes has {item!r}, which is neither a class name nor a label index of "
+                              f"this data; its classes are {', '.join(class_names)} (indices 0–{len(class_names) - 1}).")
+        indices.append(index)
+    return indices
+
+
+MAX_SAMPLE_ROWS = 20
+
+
+def _decode(model: VAELitModule, latents: Tensor, labels: Tensor | int | None = None,
+            condition: Tensor | None = None) -> Tensor:
+    """Decoder means for latents of any leading shape (..., D), on the CPU. A conditional model decodes under
+    `labels` (one per latent, or one for all) or under explicit `condition` vectors (..., C)."""
     flat = latents.reshape(-1, latents.shape[-1])
-    return model.decode_mean(flat).cpu().reshape(*latents.shape[:-1], *model.hparams.image_shape)
+    if condition is None and model.conditional:
+        labels = torch.as_tensor(labels).to(model.device).expand(len(flat)) if labels is not None else None
+        condition = model.condition(labels.reshape(-1) if labels is not None else None)
+    elif condition is not None:
+        condition = condition.reshape(len(flat), -1).to(model.device)
+    return model.decode_mean(flat, condition).cpu().reshape(*latents.shape[:-1], *model.hparams.image_shape)
+
+
+def _interpolations(model: VAELitModule, test: EncodedSplit, pairs: list[tuple[int, int]], steps: int,
+                    title: str) -> Figure:
+    """Linear and spherical paths between the μ of each pair; a conditional model's condition moves linearly from
+    one image's label to the other's along the same path."""
+    paths = {}
+    for method in ("linear", "spherical"):
+        decoded = []
+        for a, b in pairs:
+            z = interpolate(test.mu[a], test.mu[b], steps, method).to(model.device)
+            condition = None
+            if model.conditional:
+                ends = model.condition(test.labels[[a, b]].to(model.device))
+                condition = interpolate(ends[0], ends[1], steps, "linear")
+            decoded.append(_decode(model, z, condition=condition))
+        paths[method] = torch.stack(decoded)
+    return figures.interpolation_grid(paths["linear"], paths["spherical"], title)
 
 
 def _first_of_each_class(labels: Tensor, num_classes: int, per_class: int = 1) -> list[int]:
@@ -89,12 +153,14 @@ def _first_of_each_class(labels: Tensor, num_classes: int, per_class: int = 1) -
     return chosen
 
 
-def _pairs_of_different_classes(labels: Tensor, count: int, generator: torch.Generator) -> list[tuple[int, int]]:
-    """Seeded random pairs of test images whose labels differ, so each path crosses between classes."""
+def _pairs_differing_in(groups: Tensor, count: int, generator: torch.Generator) -> list[tuple[int, int]]:
+    """Seeded random pairs of test images from different groups (classes or domains), so each path crosses between
+    them; any two images when there is a single group."""
     pairs = []
-    order = torch.randperm(len(labels), generator=generator).tolist()
+    single_group = len(groups.unique()) < 2
+    order = torch.randperm(len(groups), generator=generator).tolist()
     for a, b in zip(order[::2], order[1::2], strict=False):
-        if labels[a] != labels[b]:
+        if single_group or groups[a] != groups[b]:
             pairs.append((a, b))
         if len(pairs) == count:
             break

@@ -82,6 +82,18 @@ def sample_grid(samples: Tensor, title: str) -> Figure:
     return figure
 
 
+def samples_by_class(images: Tensor, class_names: list[str]) -> Figure:
+    """Rows: classes; columns: prior draws shared by every row, so a column shows what z alone decides."""
+    classes, draws = images.shape[:2]
+    figure = image_figure(classes, draws, images.shape[-1], extra_width=1.6)
+    axes = figure.subplots(classes, 1, squeeze=False)[:, 0]
+    for ax, row, name in zip(axes, images, class_names, strict=True):
+        show_images(ax, row, nrow=draws)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center")
+    axes[0].set_title("Samples by class: each column is one z ~ N(0, I) decoded under every class")
+    return figure
+
+
 def _dim_label(dim: int, kl_per_dim: Tensor, active: Tensor) -> str:
     state = "" if active[dim] else "\n(inactive)"
     return f"z{dim}  KL {kl_per_dim[dim]:.2f}{state}"
@@ -124,7 +136,7 @@ def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: i
     return path
 
 
-def interpolation_grid(linear: Tensor, spherical: Tensor) -> Figure:
+def interpolation_grid(linear: Tensor, spherical: Tensor, title: str = "Interpolations between test images' μ") -> Figure:
     """For each pair of test images, the linear path above the spherical one between their μ."""
     pairs, steps = linear.shape[:2]
     figure = image_figure(2 * pairs, steps, linear.shape[-1], extra_width=1.2)
@@ -134,7 +146,7 @@ def interpolation_grid(linear: Tensor, spherical: Tensor) -> Figure:
             ax = axes[2 * pair + offset]
             show_images(ax, path[pair], nrow=steps)
             ax.set_ylabel(f"pair {pair + 1}\n{name}", rotation=0, ha="right", va="center")
-    axes[0].set_title("Interpolations between test images' μ")
+    axes[0].set_title(title)
     return figure
 
 
@@ -153,10 +165,13 @@ def project_2d(mu: Tensor, method: str, seed: int, max_points: int | None = None
 
 
 def latent_map(points: np.ndarray, labels: Tensor, class_names: tuple[str, ...], title: str, method: str) -> Figure:
+    """2-D points coloured by label, one legend entry per class (a qualitative palette up to 20 classes)."""
     figure = Figure(figsize=(7.5, 6))
     ax = figure.subplots()
-    colours = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap="tab10", vmin=-0.5, vmax=9.5, s=3,
-                         alpha=0.7, linewidths=0)
+    palette = "tab10" if len(class_names) <= 10 else "tab20" if len(class_names) <= 20 else "turbo"
+    colours = ax.scatter(points[:, 0], points[:, 1], c=labels.numpy(), cmap=palette, vmin=-0.5,
+                         vmax=max(len(class_names), 10 if palette == "tab10" else 20) - 0.5, s=3, alpha=0.7,
+                         linewidths=0)
     handles = [ax.scatter([], [], color=colours.cmap(colours.norm(label)), s=20) for label in range(len(class_names))]
     ax.legend(handles, class_names, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     axis = "PC" if method == "pca" else "t-SNE "

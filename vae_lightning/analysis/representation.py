@@ -32,11 +32,13 @@ class EncodedSplit(NamedTuple):
 
 @torch.no_grad()
 def encode_dataset(model: nn.Module, batches: Iterable[tuple[Tensor, Tensor]]) -> EncodedSplit:
-    """Run `model.vae.encoder` over (images, labels) batches, e.g. a DataLoader, and stack the results in order."""
+    """Run `model.vae.encoder` over (images, labels) batches, e.g. a DataLoader, and stack the results in order.
+
+    A conditional model encodes each image with its own label, q(z | x, c)."""
     device = model_device(model)
     mus, log_vars, labels = [], [], []
     for images, batch_labels in batches:
-        mu, log_var = model.vae.encoder(images.to(device))
+        mu, log_var = model.vae.encoder(images.to(device), model.condition(batch_labels.to(device)))
         mus.append(mu.cpu())
         log_vars.append(log_var.cpu())
         labels.append(batch_labels.cpu())

@@ -8,10 +8,13 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from lightning import LightningDataModule
+
 from vae_lightning.checkpoints import load_checkpoint
-from vae_lightning.data import ImageDataModule
+from vae_lightning.data import DATA_MODULES
 from vae_lightning.errors import CheckpointError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import MODELS, VAELitModule
+from vae_lightning.models.lit_vae import CLASSES_KEY
 
 CHECKPOINT_CHOICES = ("best", "last")
 
@@ -62,8 +65,9 @@ def _pick_checkpoint(run_dir: Path, which: str) -> Path:
 
 def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
     """The trained VAE in eval mode, built from its saved hyper-parameters and weights."""
+    model_class = _saved_class(checkpoint, "model", MODELS, "VAELitModule", path)
     try:
-        model = VAELitModule(**checkpoint["hyper_parameters"])
+        model = model_class(**checkpoint["hyper_parameters"])
         model.load_state_dict(checkpoint["state_dict"])
     except (KeyError, TypeError, RuntimeError) as error:
         raise CheckpointError(
@@ -73,7 +77,7 @@ def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
     return model.eval()
 
 
-def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any) -> ImageDataModule:
+def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any) -> LightningDataModule:
     """The data module the run was trained with (same dataset, split and seed); `overrides` that are None are kept."""
     saved = checkpoint.get("datamodule_hyper_parameters")
     if not isinstance(saved, dict):
@@ -82,11 +86,24 @@ def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any)
             "written by vae_lightning.train. Analyse a checkpoint from a training run."
         )
     settings = {**saved, **{key: value for key, value in overrides.items() if value is not None}}
-    return ImageDataModule(**settings)
+    return _saved_class(checkpoint, "datamodule", DATA_MODULES, "ImageDataModule", path)(**settings)
+
+
+def _saved_class(checkpoint: dict[str, Any], role: str, known: dict[str, type], before_recorded: str,
+                 path: Path) -> type:
+    """The class that wrote the checkpoint, looked up by name among our own (never imported from the file);
+    checkpoints from before the name was recorded hold the plain VAE on MNIST-family data."""
+    name = (checkpoint.get(CLASSES_KEY) or {}).get(role) or before_recorded
+    if name not in known:
+        raise CheckpointError(
+            f"Checkpoint {path} was written by a {role} class {name!r} that this version of vae_lightning does not "
+            f"have (it knows {', '.join(sorted(known))}). Analyse it with the version that trained it."
+        )
+    return known[name]
 
 
 def open_run(run: str | Path, checkpoint: str = "best",
-             **data_overrides: Any) -> tuple[AnalysisTarget, VAELitModule, ImageDataModule]:
+             **data_overrides: Any) -> tuple[AnalysisTarget, VAELitModule, LightningDataModule]:
     """Resolve, safely load and rebuild everything an analysis needs."""
     target = resolve_target(run, checkpoint)
     state = load_checkpoint(target.checkpoint_path)

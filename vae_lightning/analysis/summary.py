@@ -21,10 +21,18 @@ def render_summary(metrics: dict[str, Any]) -> str:
         f"(s.e.) | {_split(iwae)}, K = {iwae['num_samples']} |",
         f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
         f"{_split(units)} |",
-        f"| linear probe accuracy on μ | {linear['accuracy']:.3f} | train on {linear['num_train']} train, test on "
-        f"{linear['num_test']} test |",
-        f"| {knn['k']}-NN accuracy on μ | {knn['accuracy']:.3f} | train on {knn['num_train']} train, test on "
-        f"{knn['num_test']} test |",
+        f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | {_probe_sample(linear)} |",
+        f"| {knn['k']}-NN accuracy on μ | {_accuracy(knn)} | {_probe_sample(knn)} |",
+    ]
+    if "domain_probe" in metrics:
+        domain = metrics["domain_probe"]
+        lines.append(f"| linear probe of the domain ({', '.join(domain['domains'])}; chance {domain['chance']:.3f}) | "
+                     f"{_accuracy(domain)} | {_probe_sample(domain)} |")
+    if "classifier" in metrics:
+        classifier = metrics["classifier"]
+        lines.append(f"| classifier head accuracy (α = {classifier['alpha']:g}, labelled fraction "
+                     f"{classifier['labeled_fraction']:g}) | {classifier['accuracy']:.3f} | {_split(classifier)} |")
+    lines += [
         "",
         "## Dimensions, most informative first",
         "",
@@ -44,6 +52,14 @@ def render_summary(metrics: dict[str, Any]) -> str:
         "steps, monotonicity 1 means every pixel changes in one direction across the sweep.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _accuracy(probe: dict[str, Any]) -> str:
+    return "n/a (one class)" if probe["accuracy"] is None else f"{probe['accuracy']:.3f}"
+
+
+def _probe_sample(probe: dict[str, Any]) -> str:
+    return f"train on {probe['num_train']} train, test on {probe['num_test']} test"
 
 
 def _split(entry: dict[str, Any]) -> str:

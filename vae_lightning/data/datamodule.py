@@ -30,6 +30,7 @@ class InMemoryImages(Dataset):
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         self.images = images
         self.labels = labels.long()
+        self.domains = torch.zeros_like(self.labels)
 
     def __len__(self) -> int:
         return len(self.images)
@@ -86,6 +87,10 @@ class ImageDataModule(LightningDataModule):
     @property
     def class_names(self) -> tuple[str, ...]:
         return self.spec.class_names
+
+    @property
+    def domain_names(self) -> tuple[str, ...]:
+        return (self.hparams.name,)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -1,8 +1,12 @@
 """The convolutional VAE as plain `nn.Module`s: encoder → (μ, log σ²), reparameterised sample, decoder → logits.
 
 Each stride-2 convolution halves the image side, so an image side must be divisible by 2**len(channels); the decoder
-mirrors the encoder with transposed convolutions. With the defaults (channels 32, 64; kernel 4; hidden 256; latent 32)
-on 28×28 images this is the reference architecture of the benchmarks: about 10.1 MFLOP per image forward.
+mirrors the encoder with transposed convolutions. Without explicit channels the depth follows the image size
+(`derived_channels`): 28×28 gets (32, 64) — the reference architecture of the benchmarks, about 10.1 MFLOP per image
+forward — and 64×64 gets (32, 64, 128, 256).
+
+A conditional VAE feeds a condition vector c (a one-hot class or a learned embedding) beside the image features into
+the encoder's head and beside z into the decoder, so q(z | x, c) and p(x | z, c); `condition_dim` 0 is the plain VAE.
 """
 
 from collections.abc import Sequence
@@ -46,11 +50,34 @@ def bottleneck_side(image_side: int, num_layers: int) -> int:
     return image_side // (2**num_layers)
 
 
+# Halving stops at this side: a smaller bottleneck has too few positions for a stride-2 kernel to add anything.
+MIN_BOTTLENECK_SIDE = 4
+FIRST_CHANNELS = 32
+MAX_CHANNELS = 256
+
+
+def derived_channels(image_side: int) -> tuple[int, ...]:
+    """One stride-2 layer per halving while the side stays even and at least MIN_BOTTLENECK_SIDE, doubling the width
+    from FIRST_CHANNELS up to MAX_CHANNELS: 28 → (32, 64) with a 7×7 bottleneck, 64 → (32, 64, 128, 256) with 4×4."""
+    channels: list[int] = []
+    side = image_side
+    while side % 2 == 0 and side // 2 >= MIN_BOTTLENECK_SIDE:
+        channels.append(min(FIRST_CHANNELS * 2 ** len(channels), MAX_CHANNELS))
+        side //= 2
+    if not channels:
+        raise ConfigError(
+            f"An image side of {image_side} pixels cannot be halved even once while keeping a bottleneck of at "
+            f"least {MIN_BOTTLENECK_SIDE} pixels. Use images of at least {2 * MIN_BOTTLENECK_SIDE} pixels with an even "
+            "side (e.g. data.image_size=64), or set model.channels explicitly."
+        )
+    return tuple(channels)
+
+
 class ConvEncoder(nn.Module):
-    """x (B, C, H, W) → μ, log σ² (B, latent_dim)."""
+    """x (B, C, H, W) and an optional condition c (B, condition_dim) → μ, log σ² (B, latent_dim)."""
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int], kernel_size: int, hidden_dim: int,
-                 latent_dim: int) -> None:
+                 latent_dim: int, condition_dim: int = 0) -> None:
         super().__init__()
         in_channels, height, width = image_shape
         padding = _same_halving_padding(kernel_size)
@@ -60,23 +87,24 @@ class ConvEncoder(nn.Module):
             in_channels = out_channels
         flat = channels[-1] * bottleneck_side(height, len(channels)) * bottleneck_side(width, len(channels))
         self.features = nn.Sequential(*layers, nn.Flatten())
-        self.head = nn.Sequential(nn.Linear(flat, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, 2 * latent_dim))
+        self.head = nn.Sequential(nn.Linear(flat + condition_dim, hidden_dim), nn.ReLU(),
+                                  nn.Linear(hidden_dim, 2 * latent_dim))
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        mu, raw_log_var = self.head(self.features(x)).chunk(2, dim=1)
+    def forward(self, x: Tensor, condition: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        mu, raw_log_var = self.head(_with_condition(self.features(x), condition)).chunk(2, dim=1)
         return mu, LOG_VAR_BOUND * torch.tanh(raw_log_var / LOG_VAR_BOUND)
 
 
 class ConvDecoder(nn.Module):
-    """z (B, latent_dim) → per-pixel logits (B, C, H, W): the mirror image of `ConvEncoder`."""
+    """z (B, latent_dim) and an optional condition → per-pixel logits (B, C, H, W): the mirror of `ConvEncoder`."""
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int], kernel_size: int, hidden_dim: int,
-                 latent_dim: int) -> None:
+                 latent_dim: int, condition_dim: int = 0) -> None:
         super().__init__()
         out_channels, height, width = image_shape
         side_h, side_w = bottleneck_side(height, len(channels)), bottleneck_side(width, len(channels))
         self.head = nn.Sequential(
-            nn.Linear(latent_dim, hidden_dim), nn.ReLU(),
+            nn.Linear(latent_dim + condition_dim, hidden_dim), nn.ReLU(),
             nn.Linear(hidden_dim, channels[-1] * side_h * side_w), nn.ReLU(),
             nn.Unflatten(1, (channels[-1], side_h, side_w)),
         )
@@ -90,24 +118,31 @@ class ConvDecoder(nn.Module):
                 layers.append(nn.ReLU())
         self.upsample = nn.Sequential(*layers)
 
-    def forward(self, z: Tensor) -> Tensor:
-        return self.upsample(self.head(z))
+    def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
+        return self.upsample(self.head(_with_condition(z, condition)))
+
+
+def _with_condition(features: Tensor, condition: Tensor | None) -> Tensor:
+    return features if condition is None else torch.cat([features, condition.to(features)], dim=1)
 
 
 class ConvVAE(nn.Module):
-    """Encoder, reparameterised sample z = μ + σ·ε (Kingma & Welling 2014), decoder."""
+    """Encoder, reparameterised sample z = μ + σ·ε (Kingma & Welling 2014), decoder; optionally conditioned."""
 
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 32,
-                 channels: Sequence[int] = (32, 64), kernel_size: int = 4, hidden_dim: int = 256) -> None:
+                 channels: Sequence[int] | None = None, kernel_size: int = 4, hidden_dim: int = 256,
+                 condition_dim: int = 0) -> None:
         super().__init__()
+        channels = derived_channels(min(image_shape[1:])) if channels is None else tuple(channels)
         self.latent_dim = latent_dim
-        self.encoder = ConvEncoder(image_shape, channels, kernel_size, hidden_dim, latent_dim)
-        self.decoder = ConvDecoder(image_shape, channels, kernel_size, hidden_dim, latent_dim)
+        self.channels = channels
+        self.encoder = ConvEncoder(image_shape, channels, kernel_size, hidden_dim, latent_dim, condition_dim)
+        self.decoder = ConvDecoder(image_shape, channels, kernel_size, hidden_dim, latent_dim, condition_dim)
 
-    def forward(self, x: Tensor) -> VAEOutput:
-        mu, log_var = self.encoder(x)
+    def forward(self, x: Tensor, condition: Tensor | None = None) -> VAEOutput:
+        mu, log_var = self.encoder(x, condition)
         z = reparameterize(mu, log_var)
-        return VAEOutput(self.decoder(z), mu, log_var, z)
+        return VAEOutput(self.decoder(z, condition), mu, log_var, z)
 
 
 def reparameterize(mu: Tensor, log_var: Tensor) -> Tensor:

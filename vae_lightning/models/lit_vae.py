@@ -1,10 +1,12 @@
 """The LightningModule: the β-VAE objective, its logging, and the optimiser.
 
 It takes plain typed values and builds the network itself, so `model.beta=4` is a flat Hydra override and
-`VAELitModule.load_from_checkpoint(path)` needs no arguments.
+`VAELitModule.load_from_checkpoint(path)` needs no arguments. Variants (conditional, classifier head) subclass it and
+change only `build_vae`, `condition` and `auxiliary_loss`.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 import torch
@@ -18,9 +20,12 @@ from vae_lightning.models.per_dim_mean import PerDimensionMean
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 EVAL_STAGES = ("val", "test")
+# Which classes wrote a checkpoint, so analysis rebuilds the same model and data module by name.
+CLASSES_KEY = "vae_lightning_classes"
 
 
-def _require(condition: bool, key: str, value: object, allowed: str) -> None:
+def require(condition: bool, key: str, value: object, allowed: str) -> None:
+    """Refuse a bad constructor argument with the config key that sets it."""
     if not condition:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}.")
 
@@ -32,7 +37,7 @@ class VAELitModule(L.LightningModule):
         self,
         image_shape: Sequence[int] = (1, 28, 28),
         latent_dim: int = 32,
-        channels: Sequence[int] = (32, 64),
+        channels: Sequence[int] | None = None,
         kernel_size: int = 4,
         hidden_dim: int = 256,
         likelihood: str = "bernoulli",
@@ -48,46 +53,69 @@ class VAELitModule(L.LightningModule):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__()
-        _require(latent_dim >= 1, "model.latent_dim", latent_dim, "it must be an integer ≥ 1")
-        _require(len(channels) >= 1 and all(c >= 1 for c in channels), "model.channels", list(channels),
-                 "it must be a non-empty list of positive channel counts, e.g. [32, 64]")
-        _require(kernel_size >= 2, "model.kernel_size", kernel_size, "it must be ≥ 2")
-        _require(hidden_dim >= 1, "model.hidden_dim", hidden_dim, "it must be ≥ 1")
-        _require(beta >= 0, "model.beta", beta, "β weights the KL term and must be ≥ 0")
-        _require(optimizer in OPTIMIZERS, "optimizer.name", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
-        _require(lr > 0, "optimizer.lr", lr, "the learning rate must be > 0")
-        _require(weight_decay >= 0, "optimizer.weight_decay", weight_decay, "it must be ≥ 0")
+        require(latent_dim >= 1, "model.latent_dim", latent_dim, "it must be an integer ≥ 1")
+        require(channels is None or (len(channels) >= 1 and all(c >= 1 for c in channels)), "model.channels",
+                channels if channels is None else list(channels),
+                "it must be null (derived from the image size) or a non-empty list of positive channel counts, "
+                "e.g. [32, 64]")
+        require(kernel_size >= 2, "model.kernel_size", kernel_size, "it must be ≥ 2")
+        require(hidden_dim >= 1, "model.hidden_dim", hidden_dim, "it must be ≥ 1")
+        require(beta >= 0, "model.beta", beta, "β weights the KL term and must be ≥ 0")
+        require(optimizer in OPTIMIZERS, "optimizer.name", optimizer, f"choose one of {sorted(OPTIMIZERS)}")
+        require(lr > 0, "optimizer.lr", lr, "the learning rate must be > 0")
+        require(weight_decay >= 0, "optimizer.weight_decay", weight_decay, "it must be ≥ 0")
         self.save_hyperparameters()
-        self.vae = ConvVAE(tuple(image_shape), latent_dim, tuple(channels), kernel_size, hidden_dim)
+        self.vae = self.build_vae()
         self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma)
         self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
         self.kl_per_dim = nn.ModuleDict({stage: PerDimensionMean(latent_dim) for stage in EVAL_STAGES})
 
-    def forward(self, x: Tensor) -> VAEOutput:
-        return self.vae(x)
+    def build_vae(self) -> ConvVAE:
+        """The network, from the saved hyper-parameters; a subclass adds its conditioning here."""
+        h = self.hparams
+        return ConvVAE(tuple(h.image_shape), h.latent_dim, h.channels, h.kernel_size, h.hidden_dim)
+
+    @property
+    def conditional(self) -> bool:
+        """Whether encoder and decoder take a condition vector made from the label (see `condition`)."""
+        return False
+
+    def condition(self, labels: Tensor | None) -> Tensor | None:
+        """The vector that conditions encoder and decoder on `labels`; None for an unconditional model."""
+        return None
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> VAEOutput:
+        return self.vae(x, self.condition(labels))
 
     @torch.no_grad()
-    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """μ and log σ² of q(z | x)."""
-        return self.vae.encoder(x)
+    def encode(self, x: Tensor, condition: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """μ and log σ² of q(z | x) (of q(z | x, c) for a conditional model, with c from `condition`)."""
+        return self.vae.encoder(x, condition)
 
     @torch.no_grad()
-    def decode_mean(self, z: Tensor) -> Tensor:
+    def decode_mean(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
         """The decoder's mean image for each latent vector: what a reconstruction or sample looks like."""
-        return self.likelihood.mean(self.vae.decoder(z))
+        return self.likelihood.mean(self.vae.decoder(z, condition))
 
-    def elbo_terms(self, x: Tensor) -> tuple[Tensor, Tensor]:
+    def elbo_terms(self, x: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """−log p(x | z) per image (B,) and KL(q(z | x) ‖ p(z)) per image and dimension (B, D), in nats."""
-        out = self.vae(x)
+        return self._elbo_terms(self(x, labels), x)
+
+    def _elbo_terms(self, out: VAEOutput, x: Tensor) -> tuple[Tensor, Tensor]:
         return self.likelihood.neg_log_likelihood(out.logits, x), gaussian_kl_per_dim(out.mu, out.log_var)
 
+    def auxiliary_loss(self, out: VAEOutput, labels: Tensor, stage: str) -> Tensor | float:
+        """A term added to the β-VAE loss (a subclass's supervised head logs and returns it); none here."""
+        return 0.0
+
     def _shared_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
-        x, _ = batch
-        recon, kl_per_dim = self.elbo_terms(x)
+        x, labels = batch
+        out = self(x, labels)
+        recon, kl_per_dim = self._elbo_terms(out, x)
         kl = kl_per_dim.sum(1)
         is_train = stage == "train"
         step = self.global_step if is_train else None  # evaluation uses the schedule's final value
-        loss = (recon + self.kl_schedule.penalty(kl, step)).mean()
+        loss = (recon + self.kl_schedule.penalty(kl, step)).mean() + self.auxiliary_loss(out, labels, stage)
         self.log_dict(
             {f"{stage}/loss": loss, f"{stage}/recon": recon.mean(), f"{stage}/kl": kl.mean(),
              f"{stage}/neg_elbo": (recon + kl).mean()},
@@ -139,6 +167,11 @@ class VAELitModule(L.LightningModule):
     def _log_kl_per_dim(self, stage: str) -> None:
         values = self.kl_per_dim[stage].compute()  # already reduced over processes by torchmetrics
         self.log_dict({f"{stage}/kl_per_dim/{d:02d}": v for d, v in enumerate(values)}, sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        datamodule = self.trainer.datamodule
+        checkpoint[CLASSES_KEY] = {"model": type(self).__name__,
+                                   "datamodule": type(datamodule).__name__ if datamodule is not None else None}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         optimizer_class = OPTIMIZERS[self.hparams.optimizer]

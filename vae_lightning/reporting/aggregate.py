@@ -1,4 +1,5 @@
-"""Per-β numbers over seeds: what the plots draw and the summary quotes. Only finished runs count."""
+"""Per-β numbers over seeds, within each setting (the other swept values): what the plots draw and the summary
+quotes. Only finished runs count."""
 
 import csv
 import statistics
@@ -9,7 +10,8 @@ from vae_lightning.reporting.collect import FINISHED
 from vae_lightning.reporting.table import COLUMNS
 
 # Every numeric column of the table except the point's own coordinates.
-AGGREGATED = tuple(column for column in COLUMNS if column not in ("beta", "seed", "status", "run_dir", "error"))
+AGGREGATED = tuple(column for column in COLUMNS
+                   if column not in ("setting", "beta", "seed", "status", "run_dir", "error"))
 
 
 class Spread(NamedTuple):
@@ -20,10 +22,18 @@ class Spread(NamedTuple):
     count: int
 
 
-def by_beta(rows: list[dict[str, Any]], column: str) -> dict[float, Spread]:
-    """`column` of the finished rows, grouped by β in increasing order; β without any value are left out."""
+def settings(rows: list[dict[str, Any]]) -> list[str]:
+    """The distinct settings of the rows, in order ("" alone when only β and seed were swept)."""
+    return sorted({row["setting"] for row in rows})
+
+
+def by_beta(rows: list[dict[str, Any]], column: str, setting: str | None = None) -> dict[float, Spread]:
+    """`column` of the finished rows (of one `setting`, or all), grouped by β in increasing order; β without any
+    value are left out."""
     values: dict[float, list[float]] = {}
     for row in rows:
+        if setting is not None and row["setting"] != setting:
+            continue
         if row["status"] == FINISHED and row["beta"] is not None and row[column] is not None:
             values.setdefault(row["beta"], []).append(float(row[column]))
     return {
@@ -33,14 +43,15 @@ def by_beta(rows: list[dict[str, Any]], column: str) -> dict[float, Spread]:
 
 
 def write_by_beta_csv(rows: list[dict[str, Any]], path: Path) -> Path:
-    """One line per β: mean, std and seed count of every aggregated column, the numbers behind the plots."""
-    spreads = {column: by_beta(rows, column) for column in AGGREGATED}
-    betas = sorted({beta for per_beta in spreads.values() for beta in per_beta})
-    fields = ["beta"] + [f"{column}_{stat}" for column in AGGREGATED for stat in Spread._fields]
+    """One line per setting and β: mean, std and seed count of every aggregated column, the numbers behind the
+    plots."""
+    fields = ["setting", "beta"] + [f"{column}_{stat}" for column in AGGREGATED for stat in Spread._fields]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
-        for beta in betas:
-            cells = [spreads[column].get(beta) for column in AGGREGATED]
-            writer.writerow([beta, *(value for cell in cells for value in (cell or ("", "", 0)))])
+        for setting in settings(rows):
+            spreads = {column: by_beta(rows, column, setting) for column in AGGREGATED}
+            for beta in sorted({beta for per_beta in spreads.values() for beta in per_beta}):
+                cells = [spreads[column].get(beta) for column in AGGREGATED]
+                writer.writerow([setting, beta, *(value for cell in cells for value in (cell or ("", "", 0)))])
     return path

@@ -26,6 +26,7 @@ class Run:
 
     status: str
     overrides: list[str]
+    setting: str = ""  # the point's swept values other than β and seed, e.g. "data.labeled_fraction=0.1"
     beta: float | None = None
     seed: int | None = None
     path: Path | None = None
@@ -61,8 +62,12 @@ def collect(path: str | Path) -> Sweep:
     if overrides is None:
         return Sweep(root, runs, _single_rerun_command(runs), points_known=True)
     expanded = points.expand_points(overrides.task)
-    missing = [] if expanded is None else _missing_runs(expanded, points.swept_keys(overrides.task), runs)
+    keys = points.swept_keys(overrides.task)
+    missing = [] if expanded is None else _missing_runs(expanded, keys, runs)
     runs += missing
+    setting_keys = [key for key in keys if key not in points.BETA_AND_SEED]
+    for run in runs:
+        run.setting = points.setting_of(run.overrides, setting_keys)
     needs_rerun = any(run.status != FINISHED for run in runs)
     return Sweep(
         root,

@@ -1,6 +1,7 @@
 """Plots of the sweep's numbers against β: the rate–distortion curve and one panel per metric.
 
-Each point is the mean over a β's finished seeds, with the seeds' standard deviation as error bars.
+Each point is the mean over a β's finished seeds, with the seeds' standard deviation as error bars; each setting (the
+other swept values, e.g. data.labeled_fraction) is its own line.
 """
 
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from vae_lightning.reporting.aggregate import Spread, by_beta
+from vae_lightning.reporting.aggregate import Spread, by_beta, settings
 
 PANELS = {
     "neg_elbo": "negative ELBO (nats/image)",
@@ -17,6 +18,7 @@ PANELS = {
     "iwae": "IWAE bound on −log p(x) (nats/image)",
     "active_units": "active units",
     "linear_probe": "linear probe accuracy",
+    "accuracy": "classifier head accuracy",
     "monotonicity": "traversal monotonicity (active dims)",
     "step_change": "traversal step change (active dims)",
 }
@@ -24,20 +26,23 @@ PANELS = {
 
 def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
     """KL (x) against reconstruction (y), one labelled point per β: where each β sits on the trade-off."""
-    kl, recon = by_beta(rows, "kl"), by_beta(rows, "recon")
-    betas = [beta for beta in kl if beta in recon]
     figure = Figure(figsize=(6.5, 5))
     ax = figure.subplots()
-    ax.errorbar(
-        [kl[b].mean for b in betas],
-        [recon[b].mean for b in betas],
-        xerr=[kl[b].std for b in betas],
-        yerr=[recon[b].std for b in betas],
-        fmt="o-",
-        capsize=3,
-    )
-    for beta in betas:
-        ax.annotate(f"β = {beta:g}", (kl[beta].mean, recon[beta].mean), textcoords="offset points", xytext=(6, 6))
+    for setting in settings(rows):
+        kl, recon = by_beta(rows, "kl", setting), by_beta(rows, "recon", setting)
+        betas = [beta for beta in kl if beta in recon]
+        ax.errorbar(
+            [kl[b].mean for b in betas],
+            [recon[b].mean for b in betas],
+            xerr=[kl[b].std for b in betas],
+            yerr=[recon[b].std for b in betas],
+            fmt="o-",
+            capsize=3,
+            label=setting or None,
+        )
+        for beta in betas:
+            ax.annotate(f"β = {beta:g}", (kl[beta].mean, recon[beta].mean), textcoords="offset points", xytext=(6, 6))
+    _legend_if_settings(ax, rows)
     ax.set_xlabel(PANELS["kl"])
     ax.set_ylabel(PANELS["recon"])
     ax.set_title("Rate–distortion: mean over seeds ± std")
@@ -46,19 +51,32 @@ def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
 
 def metrics_vs_beta(rows: list[dict[str, Any]]) -> Figure:
     """One panel per metric against β on a log₂ axis; a panel without values says so (no analysis, or
-    no active dimension to measure smoothness on)."""
-    figure = Figure(figsize=(16, 7.5), layout="constrained")
-    for ax, (column, label) in zip(figure.subplots(2, 4).flat, PANELS.items(), strict=True):
-        _errorbar_panel(ax, by_beta(rows, column), label)
+    no active dimension to measure smoothness on). The classifier panel appears only for classifier runs."""
+    panels = {column: label for column, label in PANELS.items()
+              if column != "accuracy" or any(row["accuracy"] is not None for row in rows)}
+    figure = Figure(figsize=(16, 7.5 if len(panels) <= 8 else 11), layout="constrained")
+    grid = figure.subplots(-(-len(panels) // 4), 4, squeeze=False).flat
+    for ax, (column, label) in zip(grid, panels.items(), strict=False):
+        for setting in settings(rows):
+            _errorbar_panel(ax, by_beta(rows, column, setting), setting)
+        _legend_if_settings(ax, rows)
+        ax.set_title(label, fontsize=10)
+        if not by_beta(rows, column):
+            ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+    for ax in list(grid):
+        ax.set_visible(False)
     figure.suptitle("Test metrics against β: mean over seeds ± std")
     return figure
 
 
-def _errorbar_panel(ax: Axes, spreads: dict[float, Spread], label: str) -> None:
+def _errorbar_panel(ax: Axes, spreads: dict[float, Spread], setting: str) -> None:
     betas = list(spreads)
-    ax.errorbar(betas, [s.mean for s in spreads.values()], yerr=[s.std for s in spreads.values()], fmt="o-", capsize=3)
+    ax.errorbar(betas, [s.mean for s in spreads.values()], yerr=[s.std for s in spreads.values()], fmt="o-",
+                capsize=3, label=setting or None)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("β")
-    ax.set_title(label, fontsize=10)
-    if not betas:
-        ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
+
+
+def _legend_if_settings(ax: Axes, rows: list[dict[str, Any]]) -> None:
+    if len(settings(rows)) > 1:
+        ax.legend(fontsize=8, frameon=False)

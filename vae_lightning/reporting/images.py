@@ -56,20 +56,24 @@ def decode_run(run: Run, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
     model.to(pick_device(cfg.device))
     datamodule.prepare_data()
     datamodule.setup("test")
-    inputs, _ = datamodule.fixed_batch("test", cfg.reconstructions.count)
-    mu, _ = model.encode(inputs.to(model.device))
+    inputs, labels = datamodule.fixed_batch("test", cfg.reconstructions.count)
+    labels = labels.to(model.device)
+    condition = model.condition(labels)  # None for an unconditional model
+    mu, _ = model.encode(inputs.to(model.device), condition)
     kl_per_dim = torch.tensor(run.metrics["test_kl_per_dim"])
     dims = most_active_dims(kl_per_dim, cfg.traversal.dims)
-    latents = traversal_latents(mu[0], dims, offsets)
+    latents = traversal_latents(mu[0], dims, offsets).flatten(0, 1)
     prior_z = torch.randn(
         cfg.samples.count, model.hparams.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)
     )
+    prior_labels = torch.arange(cfg.samples.count, device=model.device) % len(datamodule.class_names)
     return DecodedRun(
         title=f"β = {run.beta:g}, seed {run.seed}",
         inputs=inputs,
-        reconstructions=model.decode_mean(mu).cpu(),
-        samples=model.decode_mean(prior_z.to(model.device)).cpu(),
-        traversal=model.decode_mean(latents.flatten(0, 1)).cpu().unflatten(0, latents.shape[:2]),
+        reconstructions=model.decode_mean(mu, condition).cpu(),
+        samples=model.decode_mean(prior_z.to(model.device), model.condition(prior_labels)).cpu(),
+        traversal=model.decode_mean(latents, model.condition(labels[:1].expand(len(latents))))
+        .cpu().unflatten(0, (len(dims), len(offsets))),
         dims=dims,
         kl_per_dim=kl_per_dim,
         active=_active_dims(run, len(kl_per_dim)),

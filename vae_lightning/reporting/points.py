@@ -18,6 +18,8 @@ from vae_lightning import commands
 from vae_lightning.commands import hydra_path, shell_command
 
 MULTIRUN_FILE = "multirun.yaml"
+# The keys every report lays out along its axes; any other swept key makes a separate "setting" (a line per value).
+BETA_AND_SEED = ("model.beta", "seed")
 
 
 class SweepOverrides(NamedTuple):
@@ -63,6 +65,12 @@ def point_values(overrides: Sequence[str], keys: Sequence[str]) -> tuple[tuple[s
     """The values `overrides` give to `keys`, in a form that compares equal whenever Hydra's values are equal."""
     parsed = {o.key_or_group: o.value() for o in OverridesParser.create().parse_overrides(list(overrides))}
     return tuple((key, _canonical(parsed.get(key))) for key in keys)
+
+
+def setting_of(overrides: Sequence[str], keys: Sequence[str]) -> str:
+    """How a point's values of `keys` read in tables and legends, e.g. "data.labeled_fraction=0.1 model=cvae"."""
+    parsed = {o.key_or_group: o for o in OverridesParser.create().parse_overrides(list(overrides))}
+    return " ".join(parsed[key].input_line for key in keys if key in parsed)
 
 
 def override_value(overrides: Sequence[str], key: str) -> Any:

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Any
 
-from vae_lightning.reporting.aggregate import Spread, by_beta
+from vae_lightning.reporting.aggregate import Spread, by_beta, settings
 from vae_lightning.reporting.collect import FAILED, FINISHED, MISSING, STATUSES, UNFINISHED, Sweep
 from vae_lightning.reporting.points import hydra_path, shell_command
 from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
@@ -45,8 +45,17 @@ def render_summary(sweep: Sweep, rows: list[dict[str, Any]], left_out_of_picture
 
 
 def _findings(rows: list[dict[str, Any]]) -> list[str]:
+    """The findings of each setting (the other swept values), under its name when there is more than one."""
+    groups = settings(rows)
+    if len(groups) == 1:
+        return _findings_within(rows, groups[0])
+    return [line for setting in groups for line in (f"With `{setting}`:", "", *_findings_within(rows, setting), "")]
+
+
+def _findings_within(rows: list[dict[str, Any]], setting: str) -> list[str]:
     """Which β is best by each bound, and how rate, distortion and active units move across the sweep."""
-    neg_elbo, iwae, probe = by_beta(rows, "neg_elbo"), by_beta(rows, "iwae"), by_beta(rows, "linear_probe")
+    neg_elbo, iwae = by_beta(rows, "neg_elbo", setting), by_beta(rows, "iwae", setting)
+    probe, accuracy = by_beta(rows, "linear_probe", setting), by_beta(rows, "accuracy", setting)
     if not neg_elbo:
         return ["No run finished, so there are no numbers to compare yet."]
     findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f')} nats/image."]
@@ -54,12 +63,14 @@ def _findings(rows: list[dict[str, Any]]) -> list[str]:
         findings.append(f"- Lowest IWAE bound on −log p(x): {_best(iwae, min, '.2f')} nats/image.")
     if probe:
         findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f')}.")
+    if accuracy:
+        findings.append(f"- Highest classifier-head test accuracy: {_best(accuracy, max, '.3f')}.")
     if len(neg_elbo) > 1:
         first, last = min(neg_elbo), max(neg_elbo)
         trends = [
-            f"{label} from {_span(by_beta(rows, column), digits, (first, last))}{unit}"
+            f"{label} from {_span(by_beta(rows, column, setting), digits, (first, last))}{unit}"
             for column, label, digits, unit in TRENDS
-            if by_beta(rows, column)
+            if by_beta(rows, column, setting)
         ]
         listed = ", ".join(trends[:-1]) + " and " + trends[-1] if len(trends) > 1 else trends[0]
         findings.append(f"- From β = {first:g} to β = {last:g}, {listed}.")

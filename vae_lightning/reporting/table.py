@@ -7,6 +7,7 @@ from typing import Any
 from vae_lightning.reporting.collect import Run, Sweep
 
 COLUMNS = (
+    "setting",
     "beta",
     "seed",
     "status",
@@ -16,6 +17,7 @@ COLUMNS = (
     "iwae",
     "active_units",
     "linear_probe",
+    "accuracy",
     "monotonicity",
     "step_change",
     "fit_seconds",
@@ -24,6 +26,7 @@ COLUMNS = (
 )
 # Headers and number formats of the Markdown table; the error column is left to the summary's list.
 MARKDOWN = {
+    "setting": ("setting", ""),
     "beta": ("β", "g"),
     "seed": ("seed", "d"),
     "status": ("status", ""),
@@ -33,11 +36,13 @@ MARKDOWN = {
     "iwae": ("IWAE", ".2f"),
     "active_units": ("active units", "d"),
     "linear_probe": ("linear probe", ".3f"),
+    "accuracy": ("classifier acc.", ".3f"),
     "monotonicity": ("monotonicity", ".3f"),
     "step_change": ("step change", ".4f"),
     "fit_seconds": ("fit s", ".1f"),
     "run_dir": ("run dir", ""),
 }
+OPTIONAL_COLUMNS = ("setting", "accuracy")
 SMOOTHNESS_NOTE = (
     "monotonicity and step change are means over the traversed dimensions that are active units "
     "(Cov(μ_d) above the analysis threshold): 1 = every pixel changes in one direction across the "
@@ -46,17 +51,21 @@ SMOOTHNESS_NOTE = (
 
 
 def table_rows(sweep: Sweep) -> list[dict[str, Any]]:
-    """The report's rows, sorted by β then seed (points without a value last)."""
+    """The report's rows, sorted by setting, β, then seed (points without a value last). The setting and classifier
+    columns are left out when no run has them."""
     rows = [run_row(run, sweep.root) for run in sweep.runs]
-    return sorted(rows, key=lambda row: (*_sort_key(row["beta"]), *_sort_key(row["seed"]), row["run_dir"] or ""))
+    return sorted(rows, key=lambda row: (row["setting"], *_sort_key(row["beta"]), *_sort_key(row["seed"]),
+                                         row["run_dir"] or ""))
 
 
 def run_row(run: Run, sweep_root: Path) -> dict[str, Any]:
-    """The table's values for one run: test ELBO terms from train's metrics.json, the rest from its analysis."""
+    """The table's values for one run: test ELBO terms (and a classifier's accuracy) from train's metrics.json, the
+    rest from its analysis."""
     test = (run.metrics or {}).get("test", {})
     monotonicity, step_change = active_smoothness(run.analysis)
     analysis = run.analysis or {}
     return {
+        "setting": run.setting,
         "beta": run.beta,
         "seed": run.seed,
         "status": run.status,
@@ -66,6 +75,7 @@ def run_row(run: Run, sweep_root: Path) -> dict[str, Any]:
         "iwae": analysis.get("iwae", {}).get("neg_log_likelihood"),
         "active_units": analysis.get("active_units", {}).get("count"),
         "linear_probe": analysis.get("linear_probe", {}).get("accuracy"),
+        "accuracy": test.get("accuracy"),  # the classifier head's, for model=vae_classifier
         "monotonicity": monotonicity,
         "step_change": step_change,
         "fit_seconds": (run.metrics or {}).get("fit_seconds"),
@@ -95,12 +105,15 @@ def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    headers = [header for header, _ in MARKDOWN.values()]
+    """The Markdown table; the setting and classifier-accuracy columns appear only when some row has a value."""
+    shown = {column: spec for column, spec in MARKDOWN.items()
+             if column not in OPTIONAL_COLUMNS or any(row[column] not in (None, "") for row in rows)}
+    headers = [header for header, _ in shown.values()]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         cells = [
             "" if row[column] is None else format(row[column], number_format)
-            for column, (_, number_format) in MARKDOWN.items()
+            for column, (_, number_format) in shown.items()
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

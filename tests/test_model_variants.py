@@ -1,0 +1,129 @@
+"""The conditional VAE and the VAE with a classifier head: what each adds to the plain β-VAE, checked in isolation."""
+
+import pytest
+import torch
+from torch import nn
+
+from vae_lightning.analysis.numbers import chance_accuracy
+from vae_lightning.analysis.panels import chosen_classes
+from vae_lightning.analysis.run_loading import restore_model
+from vae_lightning.building import constructor_parameters
+from vae_lightning.callbacks.latent_panels import class_by_draw
+from vae_lightning.errors import CheckpointError, ConfigError
+from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
+from vae_lightning.models.conv_vae import derived_channels
+
+SMALL = {"image_shape": (1, 8, 8), "latent_dim": 3, "channels": (4,), "hidden_dim": 8}
+
+
+@pytest.mark.parametrize(("side", "channels"), [(28, (32, 64)), (64, (32, 64, 128, 256)), (16, (32, 64)),
+                                                (8, (32,)), (256, (32, 64, 128, 256, 256, 256))])
+def test_depth_follows_the_image_size(side, channels):
+    assert derived_channels(side) == channels
+    vae = ConvVAE(image_shape=(3, side, side), latent_dim=2)
+    assert vae.channels == channels
+    assert vae(torch.rand(1, 3, side, side)).logits.shape == (1, 3, side, side)
+
+
+@pytest.mark.parametrize("side", [6, 7])
+def test_an_image_too_small_to_halve_is_refused_with_the_fix(side):
+    with pytest.raises(ConfigError, match="data.image_size"):
+        derived_channels(side)
+
+
+@pytest.mark.parametrize("conditioning", ["onehot", "embedding"])
+def test_the_decoder_of_a_conditional_vae_depends_on_the_label(conditioning):
+    torch.manual_seed(0)
+    model = ConditionalVAELitModule(num_classes=4, conditioning=conditioning, embedding_dim=5, **SMALL)
+    z = torch.randn(2, 3)
+    as_class_0 = model.decode_mean(z, model.condition(torch.tensor([0, 0])))
+    as_class_3 = model.decode_mean(z, model.condition(torch.tensor([3, 3])))
+    assert not torch.allclose(as_class_0, as_class_3)
+    assert model.condition(torch.tensor([1])).shape == (1, 4 if conditioning == "onehot" else 5)
+
+
+def test_a_conditional_vae_without_labels_says_what_it_needs():
+    model = ConditionalVAELitModule(num_classes=3, **SMALL)
+    with pytest.raises(ConfigError, match="needs the class label"):
+        model.elbo_terms(torch.rand(2, 1, 8, 8))
+
+
+def test_the_plain_vae_ignores_labels():
+    torch.manual_seed(0)
+    model = VAELitModule(**SMALL)
+    x = torch.rand(2, 1, 8, 8)
+    assert model.condition(torch.tensor([0, 1])) is None
+    torch.manual_seed(1)
+    with_labels = model.elbo_terms(x, torch.tensor([0, 1]))
+    torch.manual_seed(1)
+    without = model.elbo_terms(x)
+    assert all(torch.equal(a, b) for a, b in zip(with_labels, without, strict=True))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"conditioning": "film"}, "model.conditioning='film' is not allowed"),
+    ({"embedding_dim": 0}, "model.embedding_dim=0 is not allowed"),
+    ({"num_classes": 1}, "needs ≥ 2 classes"),
+])
+def test_bad_conditional_settings_name_their_key(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        ConditionalVAELitModule(**({"num_classes": 3} | kwargs), **SMALL)
+
+
+def _classifier_loss(labels: torch.Tensor, alpha: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The auxiliary loss for `labels`, and the classifier's logits for the same images."""
+    torch.manual_seed(0)
+    model = ClassifierVAELitModule(num_classes=3, alpha=alpha, **SMALL)
+    model.log_dict = lambda *args, **kwargs: None  # outside a Trainer there is nowhere to log to
+    out = model(torch.rand(len(labels), 1, 8, 8))
+    return model.auxiliary_loss(out, labels, "train"), model.classify(out.mu)
+
+
+def test_the_classifier_loss_counts_only_labelled_images():
+    labels = torch.tensor([2, -1, 0, -1])
+    loss, logits = _classifier_loss(labels, alpha=2.0)
+    expected = nn.functional.cross_entropy(logits[[0, 2]], labels[[0, 2]])
+    assert loss.item() == pytest.approx(2.0 * expected.item(), rel=1e-6)
+
+
+def test_a_batch_without_labels_adds_nothing_and_stays_finite():
+    loss, _ = _classifier_loss(torch.tensor([-1, -1]))
+    assert loss.item() == 0.0
+
+
+def test_subclass_settings_include_the_vae_settings_they_pass_on():
+    parameters = constructor_parameters(ConditionalVAELitModule)
+    assert {"num_classes", "conditioning", "embedding_dim", "beta", "latent_dim", "kl_schedule"} <= set(parameters)
+    assert "vae_settings" not in parameters
+
+
+def test_a_checkpoint_naming_an_unknown_model_class_is_refused(tmp_path):
+    checkpoint = {"hyper_parameters": {}, "state_dict": {}, "vae_lightning_classes": {"model": "os.system"}}
+    with pytest.raises(CheckpointError, match="does not have"):
+        restore_model(checkpoint, tmp_path / "x.ckpt")
+
+
+def test_a_checkpoint_restores_as_the_class_that_wrote_it(tmp_path):
+    model = ConditionalVAELitModule(num_classes=3, **SMALL)
+    checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict(),
+                  "vae_lightning_classes": {"model": "ConditionalVAELitModule", "datamodule": "ImageDataModule"}}
+    restored = restore_model(checkpoint, tmp_path / "x.ckpt")
+    assert type(restored) is ConditionalVAELitModule and restored.hparams.num_classes == 3
+
+
+def test_class_by_draw_repeats_the_same_draws_in_every_class_row():
+    z, labels = class_by_draw(torch.arange(10.0).view(5, 2), num_classes=2)
+    assert labels.tolist() == [0, 0, 1, 1]
+    assert torch.equal(z[:2], z[2:])
+
+
+def test_samples_can_be_asked_for_by_class_name_or_index():
+    names = ("cat", "dog", "owl")
+    assert chosen_classes(None, names) == [0, 1, 2]
+    assert chosen_classes(["owl", 0], names) == [2, 0]
+    with pytest.raises(ConfigError, match="neither a class name nor a label index"):
+        chosen_classes(["emu"], names)
+
+
+def test_chance_is_the_share_of_the_most_common_label():
+    assert chance_accuracy(torch.tensor([0, 1, 1, 1, 2])) == pytest.approx(0.6)
