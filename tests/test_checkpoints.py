@@ -57,3 +57,10 @@ def test_architecture_mismatch_names_the_keys(tmp_path):
     with pytest.raises(CheckpointError, match="latent_dim: checkpoint 4 vs config 8"):
         check_compatible(checkpoint, "x.ckpt", {"latent_dim": 8, "channels": (32, 64), "beta": 4.0})
     check_compatible(checkpoint, "x.ckpt", {"latent_dim": 4, "channels": (32, 64), "beta": 4.0})
+
+
+def test_derived_channels_match_the_same_widths_spelt_out():
+    checkpoint = {"hyper_parameters": {"image_shape": [1, 28, 28], "channels": [32, 64]}}
+    check_compatible(checkpoint, "x.ckpt", {"image_shape": (1, 28, 28), "channels": None})
+    with pytest.raises(CheckpointError, match="channels"):
+        check_compatible(checkpoint, "x.ckpt", {"image_shape": (1, 64, 64), "channels": None})

@@ -1,14 +1,19 @@
 """The conditional VAE and the VAE with a classifier head: what each adds to the plain β-VAE, checked in isolation."""
 
+import re
+
 import pytest
 import torch
 from torch import nn
+
+from tests.test_config_check import _compose
 
 from vae_lightning.analysis.numbers import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes
 from vae_lightning.analysis.run_loading import restore_model
 from vae_lightning.building import constructor_parameters
 from vae_lightning.callbacks.latent_panels import class_by_draw
+from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
 from vae_lightning.models.conv_vae import derived_channels
@@ -127,3 +132,16 @@ def test_samples_can_be_asked_for_by_class_name_or_index():
 
 def test_chance_is_the_share_of_the_most_common_label():
     assert chance_accuracy(torch.tensor([0, 1, 1, 1, 2])) == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["model=cvae", "model.conditioning=film"], "model.conditioning='film' is not allowed"),
+    (["model=cvae", "model.embedding_dim=-2"], "model.embedding_dim=-2 is not allowed"),
+    (["model=cvae", "+model.alpha=1"], "model.alpha is not a setting of this config"),
+    (["model=vae_classifier", "model.alpha=-1"], "model.alpha=-1 is not allowed"),
+    (["model=vae_classifier", "model.alpha=abc"], "model.alpha='abc' is not allowed: it must be a number"),
+    (["model.channels=[4,8,16,32]"], "cannot pass through 4 stride-2 convolution layers"),
+])
+def test_bad_model_variant_settings_are_refused_at_start_up(overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        validate_train_config(_compose(*overrides))

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from vae_lightning.errors import CheckpointError
+from vae_lightning.models.conv_vae import derived_channels
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -47,7 +48,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict[str, Any]) -> None:
     """Raise when the checkpoint's architecture differs from the configured one, naming the keys to change."""
-    saved = checkpoint.get("hyper_parameters", {})
+    saved = _with_channels(checkpoint.get("hyper_parameters", {}))
+    hparams = _with_channels(hparams)
     architecture = ("image_shape", "latent_dim", "channels", "kernel_size", "hidden_dim", "likelihood", "learn_sigma")
     differing = [f"{key}: checkpoint {saved[key]!r} vs config {hparams[key]!r}" for key in architecture
                  if key in saved and key in hparams and list_or_value(saved[key]) != list_or_value(hparams[key])]
@@ -80,6 +82,13 @@ def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: 
             "settings, add redo=true to train this directory again from scratch (earlier outputs are moved aside), or "
             "drop resume= to start a new run."
         )
+
+
+def _with_channels(hparams: dict[str, Any]) -> dict[str, Any]:
+    """`channels: null` replaced by the widths it stands for, so a derived and a spelt-out architecture compare."""
+    if hparams.get("channels") is None and "image_shape" in hparams:
+        return hparams | {"channels": list(derived_channels(min(hparams["image_shape"][1:])))}
+    return hparams
 
 
 def list_or_value(value: Any) -> Any:
