@@ -1,10 +1,15 @@
-"""Data layer: strict IDX reading, finding the dataset files, and the LightningDataModule."""
+"""Data layer: strict IDX reading, finding the dataset files, and the LightningDataModules."""
 
+from vae_lightning.data.base import InMemoryDataModule, InMemoryImages
 from vae_lightning.data.datamodule import ImageDataModule
 from vae_lightning.data.idx import read_idx
+from vae_lightning.data.multidomain import MultiDomainDataModule
 from vae_lightning.data.sources import DATASETS, locate_dataset
 
 # The data modules a checkpoint may name; analysis rebuilds a run's data module only from this list.
-DATA_MODULES: dict[str, type] = {cls.__name__: cls for cls in (ImageDataModule,)}
+DATA_MODULES: dict[str, type[InMemoryDataModule]] = {
+    cls.__name__: cls for cls in (ImageDataModule, MultiDomainDataModule)
+}
 
-__all__ = ["DATA_MODULES", "DATASETS", "ImageDataModule", "locate_dataset", "read_idx"]
+__all__ = ["DATA_MODULES", "DATASETS", "ImageDataModule", "InMemoryDataModule", "InMemoryImages",
+           "MultiDomainDataModule", "locate_dataset", "read_idx"]
