@@ -6,7 +6,9 @@ from torch import Tensor, nn
 
 from vae_lightning.analysis.interpolation import interpolate, lerp, slerp
 from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.numbers import sample_codes
 from vae_lightning.analysis.representation import (
+    EncodedSplit,
     active_units,
     encode_dataset,
     knn_accuracy,
@@ -284,3 +286,17 @@ def test_slerp_falls_back_to_lerp_for_parallel_or_zero_vectors(scale):
 def test_interpolation_rejects_an_unknown_method():
     with pytest.raises(ConfigError, match="'cubic'"):
         interpolate(torch.zeros(2), torch.ones(2), steps=3, method="cubic")
+
+
+def test_a_class_offset_far_below_the_posterior_noise_shows_on_mu_but_not_on_sampled_codes():
+    generator = torch.Generator().manual_seed(0)
+
+    def encoded(n: int) -> EncodedSplit:
+        labels = torch.arange(n) % 2
+        mu = 0.01 * labels[:, None].float() + 1e-4 * torch.randn(n, 2, generator=generator)
+        return EncodedSplit(mu, torch.zeros(n, 2), labels)  # σ = 1: the offset is 1% of the noise
+
+    train, test = encoded(400), encoded(200)
+    on_mu = linear_probe_accuracy(train.mu, train.labels, test.mu, test.labels, seed=0)
+    on_z = linear_probe_accuracy(sample_codes(train, 0), train.labels, sample_codes(test, 1), test.labels, seed=0)
+    assert on_mu > 0.95 and on_z < 0.65

@@ -141,6 +141,12 @@ def test_chance_is_the_share_of_the_most_common_label():
     (["model=vae_classifier", "model.alpha=-1"], "model.alpha=-1 is not allowed"),
     (["model=vae_classifier", "model.alpha=abc"], "model.alpha='abc' is not allowed: it must be a number"),
     (["model.channels=[4,8,16,32]"], "cannot pass through 4 stride-2 convolution layers"),
+    (["model=cvae", "data.labeled_fraction=0.5"], "A conditional model needs the label of every training image"),
+    (["data.labeled_fraction=0"], "data.labeled_fraction=0 is not allowed; it must be a number in (0, 1]"),
+    (["data.labeled_fraction=0.5", "data.loader=torchvision"], "data.loader=torchvision cannot hide labels"),
+    (["data=multidomain", "data.domains=[mnist]"], "data.domains=['mnist'] is not allowed"),
+    (["data=multidomain", "data.domains=[mnist,mnist]"], "two or more different datasets"),
+    (["data=multidomain", "data.label=style"], "data.label='style' is not allowed; it must be one of class, domain"),
 ])
 def test_bad_model_variant_settings_are_refused_at_start_up(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

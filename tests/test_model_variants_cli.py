@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_RUN, run_cli
+from tests.data_helpers import write_idx_dataset
 
 QUICK_ANALYSIS = 'analysis=["iwae.num_samples=3","iwae.num_images=16","traversal.num_base_images=2",' \
                  '"samples.per_class=3"]'
@@ -42,12 +43,14 @@ def test_analyze_generates_chosen_classes_of_a_conditional_run(cvae_run):
     assert result.returncode == 2 and "Unicorn" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_classifier_sweep_reports_accuracy_per_beta_and_setting(tiny_data_root, tmp_path):
+def test_classifier_sweep_reports_accuracy_per_beta_and_labeled_fraction(tiny_data_root, tmp_path):
     result = run_cli("vae_lightning.train", "-m", *TINY_RUN, f"data.root={tiny_data_root}", "trainer.max_epochs=1",
-                     "model=vae_classifier", "model.beta=1,4", "model.alpha=0.5,2", "analyze=true", QUICK_ANALYSIS,
-                     "hydra.sweep.dir=sweep", cwd=tmp_path)
+                     "model=vae_classifier", "model.beta=1,4", "data.labeled_fraction=0.2,1", "analyze=true",
+                     QUICK_ANALYSIS, "hydra.sweep.dir=sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    for point in (tmp_path / "sweep").glob("model.alpha=*"):
+    points = sorted((tmp_path / "sweep").glob("data.labeled_fraction=*"))
+    assert len(points) == 4
+    for point in points:
         test = json.loads((point / "metrics.json").read_text())["test"]
         analysis = json.loads((point / "analysis" / "metrics.json").read_text())
         assert 0 <= test["accuracy"] <= 1 and test["ce"] > 0
@@ -56,6 +59,24 @@ def test_classifier_sweep_reports_accuracy_per_beta_and_setting(tiny_data_root, 
     assert result.returncode == 0, result.stderr[-3000:]
     with (tmp_path / "sweep" / "report" / "by_beta.csv").open() as handle:
         groups = [(row["setting"], float(row["beta"])) for row in csv.DictReader(handle)]
-    assert groups == [("model.alpha=0.5", 1.0), ("model.alpha=0.5", 4.0), ("model.alpha=2", 1.0), ("model.alpha=2", 4.0)]
+    assert groups == [("data.labeled_fraction=0.2", 1.0), ("data.labeled_fraction=0.2", 4.0),
+                      ("data.labeled_fraction=1", 1.0), ("data.labeled_fraction=1", 4.0)]
     summary = (tmp_path / "sweep" / "report" / "summary.md").read_text()
-    assert "With `model.alpha=2`:" in summary and "classifier acc." in summary
+    assert "With `data.labeled_fraction=0.2`:" in summary and "classifier acc." in summary
+
+
+def test_a_conditional_model_on_two_domains_generates_in_a_chosen_domain(tmp_path):
+    root = tmp_path / "data"
+    write_idx_dataset(root, folder="MNIST", n_train=60, n_test=24, seed=1)
+    write_idx_dataset(root, folder="FashionMNIST", n_train=60, n_test=24, seed=2)
+    run = _train(root, tmp_path, "data=multidomain", "data.label=domain", "model=cvae")
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["hparams"]["num_classes"] == 2
+    analysis = json.loads((run / "analysis" / "metrics.json").read_text())
+    assert analysis["domain_probe"]["domains"] == ["mnist", "fashion"]
+    assert analysis["domain_probe"]["chance"] == pytest.approx(0.5)
+    for name in ("samples_by_class", "interpolations_across_domains", "latent_map_pca_by_domain"):
+        assert (run / "analysis" / f"{name}.png").is_file(), name
+    result = run_cli("vae_lightning.analyze", f"run={run}", "iwae.num_samples=2", "iwae.num_images=8",
+                     "samples.classes=[fashion]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -22,8 +22,12 @@ from vae_lightning.models import ClassifierVAELitModule, VAELitModule
 
 
 def encode_splits(model: VAELitModule, datamodule: LightningDataModule) -> dict[str, EncodedSplit]:
-    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else)."""
-    return {split: encode_dataset(model, datamodule.ordered_dataloader(split)) for split in ("train", "test")}
+    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else).
+
+    The labels are the true ones even where data.labeled_fraction hid them from training: probes measure what the
+    code carries, whatever the model was shown."""
+    return {split: encode_dataset(model, datamodule.ordered_dataloader(split))._replace(
+        labels=datamodule.split(split).labels) for split in ("train", "test")}
 
 
 def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
@@ -51,13 +55,25 @@ def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encode
                          "mu_variance": mu_variance.tolist()},
         "linear_probe": {**probe_sizes, "chance": chance_accuracy(test.labels),
                          "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels,
-                                                     test.mu, test.labels, seed=cfg.seed)},
+                                                     test.mu, test.labels, seed=cfg.seed),
+                         "accuracy_on_samples": _if_two_classes(
+                             train.labels, linear_probe_accuracy, sample_codes(train, cfg.seed), train.labels,
+                             sample_codes(test, cfg.seed + 1), test.labels, seed=cfg.seed)},
         "knn_probe": {**probe_sizes, "k": cfg.probes.knn_k,
                       "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu,
                                                   test.labels, k=cfg.probes.knn_k)},
         **_domain_probe(datamodule, train, test, probe_sizes, cfg.seed),
         **_classifier_accuracy(model, datamodule, test),
     }
+
+
+def sample_codes(encoded: EncodedSplit, seed: int) -> Tensor:
+    """One draw z ~ q(z | x) per image: the code the decoder actually receives.
+
+    A probe on μ can read class offsets far below the posterior noise in dimensions the decoder ignores (the probe
+    standardises every dimension); a probe on z only reads what survives that noise."""
+    noise = torch.randn(encoded.mu.shape, generator=torch.Generator().manual_seed(seed))
+    return encoded.mu + (0.5 * encoded.log_var).exp() * noise
 
 
 def chance_accuracy(labels: Tensor) -> float:

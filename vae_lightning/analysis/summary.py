@@ -22,6 +22,8 @@ def render_summary(metrics: dict[str, Any]) -> str:
         f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
         f"{_split(units)} |",
         f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | {_probe_sample(linear)} |",
+        f"| linear probe accuracy on z ~ q(z\\|x) | {_accuracy(linear, 'accuracy_on_samples')} | "
+        f"{_probe_sample(linear)} |",
         f"| {knn['k']}-NN accuracy on μ | {_accuracy(knn)} | {_probe_sample(knn)} |",
     ]
     if "domain_probe" in metrics:
@@ -54,8 +56,8 @@ def render_summary(metrics: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _accuracy(probe: dict[str, Any]) -> str:
-    return "n/a (one class)" if probe["accuracy"] is None else f"{probe['accuracy']:.3f}"
+def _accuracy(probe: dict[str, Any], key: str = "accuracy") -> str:
+    return "n/a (one class)" if probe[key] is None else f"{probe[key]:.3f}"
 
 
 def _probe_sample(probe: dict[str, Any]) -> str:
