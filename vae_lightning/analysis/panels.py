@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning import LightningDataModule
 from matplotlib.figure import Figure
 from omegaconf import DictConfig
 from torch import Tensor
@@ -16,8 +17,6 @@ from vae_lightning.analysis.representation import EncodedSplit
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.analysis.traversal import traversal_latents
 from vae_lightning.errors import ConfigError
-from lightning import LightningDataModule
-
 from vae_lightning.models import VAELitModule
 
 

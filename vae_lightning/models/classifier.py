@@ -1,6 +1,6 @@
 """The VAE with a classification head on μ (`model=vae_classifier`): loss = β-VAE loss + α · cross-entropy.
 
-With `data.labeled_fraction` < 1 only that share of training images keeps its label (the rest arrive as −1), which is
+With `data.labeled_fraction` < 1 only that share of training images keeps its label (the rest arrive as `HIDDEN_LABEL`), which is
 the semi-supervised setting: the generative term shapes μ from every image, the classifier from the labelled ones.
 """
 
@@ -9,10 +9,9 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from vae_lightning.data.base import HIDDEN_LABEL
 from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
 from vae_lightning.models.lit_vae import VAELitModule, require
-
-UNLABELED = -1
 
 
 class ClassifierVAELitModule(VAELitModule):
@@ -32,7 +31,7 @@ class ClassifierVAELitModule(VAELitModule):
         return self.classifier(mu)
 
     def auxiliary_loss(self, out: VAEOutput, labels: Tensor, stage: str) -> Tensor:
-        labeled = labels != UNLABELED
+        labeled = labels != HIDDEN_LABEL
         logits = self.classify(out.mu)
         per_image = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labeled
         num_labeled = labeled.sum().clamp(min=1)  # a batch with no labels adds nothing, not 0/0
