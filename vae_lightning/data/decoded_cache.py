@@ -90,7 +90,13 @@ def cache_key(files: Sequence[Path], base: Path, settings: Mapping[str, object])
     """A digest of each file's path relative to `base`, size and modification time, and the decoding settings."""
     digest = hashlib.sha256(json.dumps(dict(settings), sort_keys=True).encode())
     for path in files:
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except OSError as error:
+            raise DataError(
+                f"Cannot read the image {path} ({error.strerror}); it was listed but is missing or unreadable. "
+                "Restore the file, or remove it from the data set, then run again."
+            ) from error
         digest.update(f"\n{path.relative_to(base).as_posix()}\t{stat.st_size}\t{stat.st_mtime_ns}".encode())
     return digest.hexdigest()[:24]
 
