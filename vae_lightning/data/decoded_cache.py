@@ -12,6 +12,7 @@ import os
 import pickle
 import tempfile
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def decode_square(path: Path, image_size: int, channels: int, crop: int | None =
                 raise DataError(f"{path} is {flat.width}×{flat.height} pixels, smaller than the crop of {side}; "
                                 "use a smaller crop or remove the image.")
             left, top = (flat.width - side) // 2, (flat.height - side) // 2
-            square = flat.resize((image_size, image_size), Image.Resampling.LANCZOS,
-                                 box=(left, top, left + side, top + side), reducing_gap=3.0)
+            # Crop, then resize: resizing with a `box` would let the filter see pixels outside the crop.
+            square = flat.crop((left, top, left + side, top + side)).resize(
+                (image_size, image_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         detail = str(error).splitlines()[0] if str(error) else "no details"
         raise DataError(
@@ -104,6 +106,9 @@ def cache_key(files: Sequence[Path], base: Path, settings: Mapping[str, object])
 def _read_cache(path: Path, expected_shape: tuple[int, ...]) -> torch.Tensor | None:
     """The cached images, or None when there is no cache entry or it cannot be used (it is then decoded again)."""
     if not path.is_file():
+        return None
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is damaged
+        log.warning("Ignoring the damaged cache file %s; decoding again", path)
         return None
     try:
         images = torch.load(path, map_location="cpu", weights_only=True)["images"]
