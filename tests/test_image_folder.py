@@ -79,7 +79,7 @@ def test_transparent_pixels_become_white_not_their_hidden_colour(folder, tmp_pat
 
 
 def test_grayscale_output_composites_onto_white_too(folder, tmp_path):
-    images, labels = all_splits(datamodule(folder, tmp_path, image_size=8, channels=1))
+    images, labels = all_splits(datamodule(folder, tmp_path, image_size=8, grayscale=True))
     assert images.shape[1:] == (1, 8, 8)
     assert images[labels == 2][0][0, 0, 0] == 255
 
@@ -171,7 +171,7 @@ def test_a_class_too_small_for_the_test_split_is_named(tmp_path):
 @pytest.mark.parametrize(("key", "value", "allowed"), [
     ("path", None, "data.path=/your/images"),
     ("image_size", 4, "an integer >= 8"),
-    ("channels", 2, "1 \\(grayscale\\) or 3 \\(RGB\\)"),
+    ("grayscale", 1, "true \\(one grey channel\\) or false \\(RGB\\)"),
     ("test_fraction", 1.0, "a number in \\(0, 1\\)"),
 ])
 def test_a_bad_setting_is_refused_with_what_is_allowed(tmp_path, key, value, allowed):

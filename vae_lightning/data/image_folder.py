@@ -15,7 +15,7 @@ import torch
 
 from vae_lightning.data.base import InMemoryDataModule, InMemoryImages, is_fraction, is_int
 from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
-from vae_lightning.data.decoded_cache import CHANNEL_MODES, decoded_images
+from vae_lightning.data.decoded_cache import decoded_images
 from vae_lightning.errors import DataError
 
 log = logging.getLogger("vae_lightning.data")
@@ -93,9 +93,10 @@ def stratified_test_mask(labels: torch.Tensor, class_names: tuple[str, ...], tes
 
 
 class ImageFolderDataModule(InMemoryDataModule):
-    """The images under `path` as `channels` × `image_size` × `image_size`, labelled by sub-folder.
+    """The images under `path` as RGB (or `grayscale`) `image_size` × `image_size` squares, labelled by sub-folder.
 
-    `name` only names the run directory. `download` is always false — a folder is read where it is — and is
+    `name` only names the run directory. (`grayscale` is not called `channels`, the model's key: Lightning logs the
+    model's and the data module's settings together and refuses a key that both have with different values.) `download` is always false — a folder is read where it is — and is
     accepted because the analysis passes `download=False` to every data module it rebuilds.
     """
 
@@ -105,7 +106,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         "name": (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory"),
         "image_size": (lambda v: is_int(v) and v >= MIN_IMAGE_SIZE,
                        f"an integer >= {MIN_IMAGE_SIZE}, the side of the square images in pixels (e.g. 64)"),
-        "channels": (lambda v: is_int(v) and v in CHANNEL_MODES, "1 (grayscale) or 3 (RGB)"),
+        "grayscale": (lambda v: isinstance(v, bool), "true (one grey channel) or false (RGB)"),
         "test_fraction": (is_fraction, "a number in (0, 1)"),
         "download": (lambda v: v is False, "false: an image folder is read where it is, never downloaded"),
         "cache_dir": MNIST_FAMILY_RULES["cache_dir"],
@@ -116,7 +117,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         path: str | None,
         name: str = "image_folder",
         image_size: int = 64,
-        channels: int = 3,
+        grayscale: bool = False,
         test_fraction: float = 0.1,
         cache_dir: str | None = None,
         download: bool = False,
@@ -134,7 +135,7 @@ class ImageFolderDataModule(InMemoryDataModule):
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return self.hparams.channels, self.hparams.image_size, self.hparams.image_size
+        return 1 if self.hparams.grayscale else 3, self.hparams.image_size, self.hparams.image_size
 
     def listing(self) -> FolderListing:
         if self._listing is None:
@@ -149,7 +150,7 @@ class ImageFolderDataModule(InMemoryDataModule):
         """Every image of `listing()` as uint8 (N, C, S, S), in its order."""
         if self._images is None:
             self._images = decoded_images(self.listing().files, self.path, self.cache_dir,
-                                          self.hparams.image_size, self.hparams.channels)
+                                          self.hparams.image_size, channels=self.image_shape[0])
         return self._images
 
     def load_splits(self) -> dict[str, InMemoryImages]:
