@@ -9,8 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_lightning.data import ImageFolderDataModule
-from vae_lightning.data import decoded_cache
+from vae_lightning.data import ImageFolderDataModule, decoded_cache
 from vae_lightning.errors import ConfigError, DataError
 
 PER_CLASS = {"cats": 10, "dogs": 6, "icons": 4}

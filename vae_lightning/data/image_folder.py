@@ -95,9 +95,10 @@ def stratified_test_mask(labels: torch.Tensor, class_names: tuple[str, ...], tes
 class ImageFolderDataModule(InMemoryDataModule):
     """The images under `path` as RGB (or `grayscale`) `image_size` × `image_size` squares, labelled by sub-folder.
 
-    `name` only names the run directory. (`grayscale` is not called `channels`, the model's key: Lightning logs the
-    model's and the data module's settings together and refuses a key that both have with different values.) `download` is always false — a folder is read where it is — and is
-    accepted because the analysis passes `download=False` to every data module it rebuilds.
+    `name` only names the run directory. `grayscale` is not called `channels`, the model's key: Lightning logs the
+    model's and the data module's settings together and refuses a key that both have with different values.
+    `download` is always false — a folder is read where it is — and is accepted because the analysis passes
+    `download=False` to every data module it rebuilds.
     """
 
     config_rules = {
