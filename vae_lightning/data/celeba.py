@@ -1,0 +1,184 @@
+"""CelebA faces (`data=celeba`): the aligned 178×218 photos, centre-cropped to the face and resized, labelled by one
+of the 40 binary attributes, split by the official train/valid/test partition.
+
+The files are read in torchvision's layout (`<root>/celeba/...`) with torchvision's own reader, but never downloaded:
+its Google Drive download needs `gdown` and is usually refused for exceeding the quota, so a missing file is reported
+with its full path and where to get it. The images are decoded once into the shared decoded-image cache.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchvision.datasets import CelebA
+from torchvision.datasets.utils import check_integrity
+
+from vae_lightning.data.base import InMemoryDataModule, InMemoryImages, is_int
+from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
+from vae_lightning.data.decoded_cache import decoded_images
+from vae_lightning.data.sources import DATA_ENV_VAR
+from vae_lightning.errors import ConfigError, DataError
+
+CELEBA_PAGE = "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html"
+IMAGE_FOLDER = "img_align_celeba"
+ATTRIBUTES_FILE = "list_attr_celeba.txt"
+PARTITION_FILE = "list_eval_partition.txt"
+ALIGNED_WIDTH = 178  # the aligned photos are 178 × 218; a crop cannot be wider
+MIN_SIDE = 8
+PARTITIONS = {"train": 0, "val": 1, "test": 2}  # the codes of list_eval_partition.txt
+# (Google Drive file id, MD5, name) of each file, as torchvision lists them; the zip is the image folder, extracted.
+ARCHIVE = next(entry for entry in CelebA.file_list if entry[2].endswith(".zip"))
+ANNOTATIONS = tuple(entry for entry in CelebA.file_list if entry is not ARCHIVE)
+
+
+def celeba_folder(root: Path) -> Path:
+    return root / CelebA.base_folder
+
+
+def check_celeba_files(root: Path, verify_checksums: bool) -> None:
+    """Raise a DataError naming every missing file with its full path and source, or every annotation file whose
+    MD5 differs from the one torchvision lists; torchvision itself only says "not found or corrupted"."""
+    folder = celeba_folder(root)
+    missing = [] if (folder / IMAGE_FOLDER).is_dir() else [
+        f"{folder / IMAGE_FOLDER}/ (the 202,599 aligned JPEGs: extract {ARCHIVE[2]}, {_drive_link(ARCHIVE[0])}, "
+        f"into {folder})"
+    ]
+    missing += [f"{folder / name} ({_drive_link(file_id)})" for file_id, _, name in ANNOTATIONS
+                if not (folder / name).is_file()]
+    if missing:
+        raise DataError(
+            f"CelebA is incomplete under data.root={root}; missing: {'; '.join(missing)}. Get them from the official "
+            f"CelebA page {CELEBA_PAGE} (its Google Drive: img_align_celeba.zip under 'Img', the list_*.txt and "
+            "identity_CelebA.txt files under 'Anno' and 'Eval') or the links given, and place them exactly as "
+            f"listed. data.root=... or the environment variable {DATA_ENV_VAR} sets the folder that holds celeba/."
+        )
+    if verify_checksums:
+        damaged = [f"{folder / name} (expected MD5 {md5})" for _, md5, name in ANNOTATIONS
+                   if not check_integrity(str(folder / name), md5)]
+        if damaged:
+            raise DataError(
+                f"These CelebA files do not have the MD5 checksum of the official release: {'; '.join(damaged)}. "
+                "Download them again; or, for a copy you trust that was re-packed (e.g. with other line endings), "
+                "set data.verify_checksums=false."
+            )
+
+
+def attribute_names(root: Path) -> tuple[str, ...]:
+    """The 40 attribute names, from the second line of list_attr_celeba.txt (the first is the image count)."""
+    with (celeba_folder(root) / ATTRIBUTES_FILE).open() as lines:
+        lines.readline()
+        return tuple(lines.readline().split())
+
+
+def _drive_link(file_id: str) -> str:
+    return f"https://drive.google.com/file/d/{file_id}"
+
+
+class _CheckedCelebA(CelebA):
+    """torchvision's CelebA annotation reader, its file check replaced by `check_celeba_files`, which runs first and
+    can skip the checksums of re-packed copies that torchvision would refuse."""
+
+    def _check_integrity(self) -> bool:
+        return True
+
+
+class CelebADataModule(InMemoryDataModule):
+    """CelebA as RGB `image_size` × `image_size` faces: the central `crop` × `crop` square (140, the usual face
+    crop) resized; labels 1 where `label_attribute` is present, 0 where not.
+
+    `verify_checksums=false` skips the MD5 check of the annotation files, for copies re-packed with other line
+    endings or whitespace. `download` is always false (see the module docstring) and is accepted because the
+    analysis passes `download=False` to every data module it rebuilds.
+    """
+
+    config_rules = {
+        "root": MNIST_FAMILY_RULES["root"],
+        "name": (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory"),
+        "image_size": (lambda v: is_int(v) and v >= MIN_SIDE,
+                       f"an integer >= {MIN_SIDE}, the side of the square images in pixels (e.g. 64)"),
+        "crop": (lambda v: is_int(v) and MIN_SIDE <= v <= ALIGNED_WIDTH,
+                 f"an integer from {MIN_SIDE} to {ALIGNED_WIDTH} (the width of the aligned photos), e.g. 140"),
+        "label_attribute": (lambda v: isinstance(v, str) and v != "", "one of the 40 CelebA attributes, e.g. Male"),
+        "verify_checksums": (lambda v: isinstance(v, bool), "true or false"),
+        "download": (lambda v: v is False, "false: CelebA's files are placed by hand, never downloaded"),
+        "cache_dir": MNIST_FAMILY_RULES["cache_dir"],
+    }
+
+    def __init__(
+        self,
+        root: str,
+        name: str = "celeba",
+        image_size: int = 64,
+        crop: int = 140,
+        label_attribute: str = "Male",
+        verify_checksums: bool = True,
+        cache_dir: str | None = None,
+        download: bool = False,
+        **common: Any,
+    ) -> None:
+        super().__init__(**common)
+        self.root = Path(root).expanduser().resolve()
+        self.cache_dir = resolve_cache_dir(cache_dir)
+        self._annotations_read: CelebA | None = None
+        self._images: torch.Tensor | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        attribute = self.hparams.label_attribute
+        return f"not {attribute}", attribute
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return 3, self.hparams.image_size, self.hparams.image_size
+
+    def prepare_data(self) -> None:
+        """Check the files and decode the images into the cache once, before any process calls `setup`."""
+        self._decoded(self._annotations())
+
+    def load_splits(self) -> dict[str, InMemoryImages]:
+        annotations = self._annotations()
+        labels = annotations.attr[:, annotations.attr_names.index(self.hparams.label_attribute)]
+        everything = InMemoryImages(self._decoded(annotations), labels)
+        partition = self._partition(annotations.filename)
+        return {split: everything.subset(torch.nonzero(partition == code).flatten())
+                for split, code in PARTITIONS.items()}
+
+    def _annotations(self) -> CelebA:
+        """torchvision's reading of all annotation files, after checking the files and the label attribute."""
+        if self._annotations_read is not None:
+            return self._annotations_read
+        check_celeba_files(self.root, self.hparams.verify_checksums)
+        names = attribute_names(self.root)
+        if self.hparams.label_attribute not in names:
+            raise ConfigError(
+                f"data.label_attribute={self.hparams.label_attribute!r} is not a CelebA attribute. Use one of: "
+                f"{', '.join(names)} (the header of {celeba_folder(self.root) / ATTRIBUTES_FILE})."
+            )
+        try:
+            annotations = _CheckedCelebA(str(self.root), split="all", target_type="attr", download=False)
+        except (ValueError, IndexError) as error:
+            raise DataError(
+                f"The CelebA annotation files in {celeba_folder(self.root)} could not be read ({type(error).__name__}: "
+                f"{error}); they are damaged or not the official ones. Download them again (see {CELEBA_PAGE})."
+            ) from error
+        if len(annotations.attr) != len(annotations.filename):
+            raise DataError(
+                f"{ATTRIBUTES_FILE} lists {len(annotations.attr)} images but {PARTITION_FILE} lists "
+                f"{len(annotations.filename)} in {celeba_folder(self.root)}; one of them is truncated or from another "
+                "release. Download both again."
+            )
+        self._annotations_read = annotations
+        return annotations
+
+    def _partition(self, filenames: list[str]) -> torch.Tensor:
+        """The official partition code of each image, in the order of `filenames`."""
+        with (celeba_folder(self.root) / PARTITION_FILE).open() as lines:
+            codes = dict(line.split() for line in lines if line.strip())
+        return torch.tensor([int(codes[name]) for name in filenames])
+
+    def _decoded(self, annotations: CelebA) -> torch.Tensor:
+        if self._images is None:
+            images = celeba_folder(self.root) / IMAGE_FOLDER
+            self._images = decoded_images([images / name for name in annotations.filename], images, self.cache_dir,
+                                          self.hparams.image_size, channels=3, crop=self.hparams.crop)
+        return self._images
