@@ -7,9 +7,8 @@ import torch
 from torch import nn
 
 from tests.test_config_check import _compose
-
 from vae_lightning.analysis.numbers import chance_accuracy
-from vae_lightning.analysis.panels import chosen_classes
+from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
 from vae_lightning.analysis.run_loading import restore_model
 from vae_lightning.building import constructor_parameters
 from vae_lightning.callbacks.latent_panels import class_by_draw
@@ -151,3 +150,18 @@ def test_chance_is_the_share_of_the_most_common_label():
 def test_bad_model_variant_settings_are_refused_at_start_up(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         validate_train_config(_compose(*overrides))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_interpolation_pairs_always_cross_groups_even_on_a_tiny_test_split(seed):
+    groups = torch.tensor([0, 0, 0, 1])
+    pairs = pairs_differing_in(groups, count=4, generator=torch.Generator().manual_seed(seed))
+    assert len(pairs) == 1 and groups[pairs[0][0]] != groups[pairs[0][1]]
+
+
+def test_interpolation_pairs_use_each_image_once():
+    groups = torch.arange(20) % 2
+    pairs = pairs_differing_in(groups, count=6, generator=torch.Generator().manual_seed(0))
+    images = [index for pair in pairs for index in pair]
+    assert len(pairs) == 6 and len(set(images)) == 12
+    assert all(groups[a] != groups[b] for a, b in pairs)

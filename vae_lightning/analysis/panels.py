@@ -65,13 +65,13 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
     else:
         publish("samples", figures.sample_grid(_decode(model, prior_z.to(model.device)), "Samples from the prior"))
 
-    pairs = _pairs_differing_in(test.labels, cfg.interpolation.num_pairs, generator)
+    pairs = pairs_differing_in(test.labels, cfg.interpolation.num_pairs, generator)
     publish("interpolations", _interpolations(model, test, pairs, cfg.interpolation.steps,
                                               "Interpolations between test images' μ"))
     domain_names = datamodule.domain_names
     test_domains = datamodule.split("test").domains
     if len(domain_names) > 1:
-        pairs = _pairs_differing_in(test_domains, cfg.interpolation.num_pairs, generator)
+        pairs = pairs_differing_in(test_domains, cfg.interpolation.num_pairs, generator)
         publish("interpolations_across_domains", _interpolations(
             model, test, pairs, cfg.interpolation.steps,
             f"Interpolations between test images of different domains ({', '.join(domain_names)})"))
@@ -105,7 +105,8 @@ def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...])
         index = class_names.index(item) if item in class_names else item
         if not isinstance(index, int) or not 0 <= index < len(class_names):
             raise ConfigError(f"samples.classes has {item!r}, which is neither a class name nor a label index of "
-                              f"this data; its classes are {', '.join(class_names)} (indices 0–{len(class_names) - 1}).")
+                              f"this data; its classes are {', '.join(class_names)} "
+                              f"(indices 0–{len(class_names) - 1}).")
         indices.append(index)
     return indices
 
@@ -152,15 +153,21 @@ def _first_of_each_class(labels: Tensor, num_classes: int, per_class: int = 1) -
     return chosen
 
 
-def _pairs_differing_in(groups: Tensor, count: int, generator: torch.Generator) -> list[tuple[int, int]]:
-    """Seeded random pairs of test images from different groups (classes or domains), so each path crosses between
-    them; any two images when there is a single group."""
-    pairs = []
+def pairs_differing_in(groups: Tensor, count: int, generator: torch.Generator) -> list[tuple[int, int]]:
+    """Up to `count` seeded random pairs of distinct test images from different groups (classes or domains), so
+    each path crosses between them; any two images when there is a single group. Each image is used once."""
+    pairs: list[tuple[int, int]] = []
     single_group = len(groups.unique()) < 2
     order = torch.randperm(len(groups), generator=generator).tolist()
-    for a, b in zip(order[::2], order[1::2], strict=False):
-        if single_group or groups[a] != groups[b]:
+    used: set[int] = set()
+    for position, a in enumerate(order):
+        if a in used:
+            continue
+        b = next((c for c in order[position + 1 :] if c not in used and (single_group or groups[c] != groups[a])),
+                 None)
+        if b is not None:
             pairs.append((a, b))
+            used |= {a, b}
         if len(pairs) == count:
             break
     return pairs

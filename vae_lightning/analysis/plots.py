@@ -136,7 +136,8 @@ def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: i
     return path
 
 
-def interpolation_grid(linear: Tensor, spherical: Tensor, title: str = "Interpolations between test images' μ") -> Figure:
+def interpolation_grid(linear: Tensor, spherical: Tensor,
+                       title: str = "Interpolations between test images' μ") -> Figure:
     """For each pair of test images, the linear path above the spherical one between their μ."""
     pairs, steps = linear.shape[:2]
     figure = image_figure(2 * pairs, steps, linear.shape[-1], extra_width=1.2)

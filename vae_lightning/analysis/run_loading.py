@@ -10,6 +10,7 @@ from typing import Any
 
 from lightning import LightningDataModule
 
+from vae_lightning.building import constructor_parameters
 from vae_lightning.checkpoints import load_checkpoint
 from vae_lightning.data import DATA_MODULES
 from vae_lightning.errors import CheckpointError
@@ -78,15 +79,18 @@ def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
 
 
 def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any) -> LightningDataModule:
-    """The data module the run was trained with (same dataset, split and seed); `overrides` that are None are kept."""
+    """The data module the run was trained with (same dataset, split and seed); `overrides` that are None, or that
+    its class does not take (an image folder has no `root`), are left out."""
     saved = checkpoint.get("datamodule_hyper_parameters")
     if not isinstance(saved, dict):
         raise CheckpointError(
             f"Checkpoint {path} does not record its data settings (no datamodule_hyper_parameters); it was not "
             "written by vae_lightning.train. Analyse a checkpoint from a training run."
         )
-    settings = {**saved, **{key: value for key, value in overrides.items() if value is not None}}
-    return _saved_class(checkpoint, "datamodule", DATA_MODULES, "ImageDataModule", path)(**settings)
+    datamodule_class = _saved_class(checkpoint, "datamodule", DATA_MODULES, "ImageDataModule", path)
+    accepted = constructor_parameters(datamodule_class)
+    settings = {**saved, **{key: value for key, value in overrides.items() if value is not None and key in accepted}}
+    return datamodule_class(**settings)
 
 
 def _saved_class(checkpoint: dict[str, Any], role: str, known: dict[str, type], before_recorded: str,

@@ -21,7 +21,8 @@ def render_summary(metrics: dict[str, Any]) -> str:
         f"(s.e.) | {_split(iwae)}, K = {iwae['num_samples']} |",
         f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
         f"{_split(units)} |",
-        f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | {_probe_sample(linear)} |",
+        f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | "
+        f"{_probe_sample(linear)} |",
         f"| linear probe accuracy on z ~ q(z\\|x) | {_accuracy(linear, 'accuracy_on_samples')} | "
         f"{_probe_sample(linear)} |",
         f"| {knn['k']}-NN accuracy on μ | {_accuracy(knn)} | {_probe_sample(knn)} |",

@@ -73,7 +73,7 @@ def is_int(value: object) -> bool:
 
 
 def is_fraction(value: object, closed_right: bool = False) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value and (
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0 and (
         value <= 1 if closed_right else value < 1)
 
 

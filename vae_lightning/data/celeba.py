@@ -87,8 +87,7 @@ class CelebADataModule(InMemoryDataModule):
     crop) resized; labels 1 where `label_attribute` is present, 0 where not.
 
     `verify_checksums=false` skips the MD5 check of the annotation files, for copies re-packed with other line
-    endings or whitespace. `download` is always false (see the module docstring) and is accepted because the
-    analysis passes `download=False` to every data module it rebuilds.
+    endings or whitespace.
     """
 
     config_rules = {
@@ -100,7 +99,6 @@ class CelebADataModule(InMemoryDataModule):
                  f"an integer from {MIN_SIDE} to {ALIGNED_WIDTH} (the width of the aligned photos), e.g. 140"),
         "label_attribute": (lambda v: isinstance(v, str) and v != "", "one of the 40 CelebA attributes, e.g. Male"),
         "verify_checksums": (lambda v: isinstance(v, bool), "true or false"),
-        "download": (lambda v: v is False, "false: CelebA's files are placed by hand, never downloaded"),
         "cache_dir": MNIST_FAMILY_RULES["cache_dir"],
     }
 
@@ -113,7 +111,6 @@ class CelebADataModule(InMemoryDataModule):
         label_attribute: str = "Male",
         verify_checksums: bool = True,
         cache_dir: str | None = None,
-        download: bool = False,
         **common: Any,
     ) -> None:
         super().__init__(**common)

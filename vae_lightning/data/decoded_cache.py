@@ -8,9 +8,7 @@ settings), so an added, removed or edited file, or another image size, decodes a
 import hashlib
 import json
 import logging
-import os
 import pickle
-import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -21,6 +19,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from vae_lightning.atomic import write_atomic
 from vae_lightning.errors import DataError
 
 log = logging.getLogger("vae_lightning.data")
@@ -84,7 +83,7 @@ def decoded_images(files: Sequence[Path], base: Path, cache_dir: Path, image_siz
         images[index] = decode_square(path, image_size, channels, crop)
     log.info("Decoded %d images in %.0f s; caching them in %s", len(files), time.perf_counter() - started,
              cache_path)
-    _write_atomic(cache_path, {"images": images})
+    _write_cache(cache_path, {"images": images})
     return images
 
 
@@ -122,25 +121,12 @@ def _read_cache(path: Path, expected_shape: tuple[int, ...]) -> torch.Tensor | N
     return images
 
 
-def _write_atomic(path: Path, tensors: dict[str, torch.Tensor]) -> None:
-    """`torch.save` beside the target, then rename over it (as `atomic.write_json_atomic`): an interrupted run
-    never leaves a truncated cache file that a later run would trust."""
-    temp_path = None
+def _write_cache(path: Path, tensors: dict[str, torch.Tensor]) -> None:
+    """Save atomically: an interrupted run never leaves a truncated cache file that a later run would trust."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        temp_path = Path(temp_name)
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(tensors, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_path, 0o644)  # mkstemp creates 0600; a cache may be shared
-        os.replace(temp_path, path)
+        write_atomic(path, lambda handle: torch.save(tensors, handle))
     except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
         raise DataError(
             f"Cannot write the decoded-image cache {path} ({error}). Set data.cache_dir to a writable directory "
             "with room for the decoded images."
         ) from error
-    finally:
-        if temp_path is not None:
-            temp_path.unlink(missing_ok=True)

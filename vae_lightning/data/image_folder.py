@@ -97,8 +97,6 @@ class ImageFolderDataModule(InMemoryDataModule):
 
     `name` only names the run directory. `grayscale` is not called `channels`, the model's key: Lightning logs the
     model's and the data module's settings together and refuses a key that both have with different values.
-    `download` is always false — a folder is read where it is — and is accepted because the analysis passes
-    `download=False` to every data module it rebuilds.
     """
 
     config_rules = {
@@ -109,7 +107,6 @@ class ImageFolderDataModule(InMemoryDataModule):
                        f"an integer >= {MIN_IMAGE_SIZE}, the side of the square images in pixels (e.g. 64)"),
         "grayscale": (lambda v: isinstance(v, bool), "true (one grey channel) or false (RGB)"),
         "test_fraction": (is_fraction, "a number in (0, 1)"),
-        "download": (lambda v: v is False, "false: an image folder is read where it is, never downloaded"),
         "cache_dir": MNIST_FAMILY_RULES["cache_dir"],
     }
 
@@ -121,11 +118,11 @@ class ImageFolderDataModule(InMemoryDataModule):
         grayscale: bool = False,
         test_fraction: float = 0.1,
         cache_dir: str | None = None,
-        download: bool = False,
         **common: Any,
     ) -> None:
         super().__init__(**common)
         self.path = Path(path).expanduser().resolve()
+        self.hparams.path = str(self.path)  # saved absolute, so the run can be analysed from any directory
         self.cache_dir = resolve_cache_dir(cache_dir)
         self._listing: FolderListing | None = None
         self._images: torch.Tensor | None = None

@@ -14,10 +14,12 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import torch
 from torchvision.datasets import MNIST, FashionMNIST
 
+from vae_lightning.atomic import write_atomic
 from vae_lightning.data.idx import encode_idx_header, read_idx_pair
 from vae_lightning.errors import DataError
 
@@ -222,21 +224,15 @@ def _writable(directory: Path) -> bool:
 
 
 def _write_idx_atomically(path: Path, array: torch.Tensor) -> None:
-    """Write an IDX file via a temporary file and `os.replace`, so an interrupted run never leaves half a file."""
-    temp_path = None
+    """Write an IDX file atomically, so an interrupted run never leaves half a file."""
+
+    def write(stream: BinaryIO) -> None:
+        stream.write(encode_idx_header(tuple(array.shape)))
+        stream.write(memoryview(array.contiguous().numpy()))
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        temp_path = Path(temp_name)
-        with os.fdopen(fd, "wb") as stream:
-            os.fchmod(stream.fileno(), 0o644)
-            stream.write(encode_idx_header(tuple(array.shape)))
-            stream.write(memoryview(array.contiguous().numpy()))
-        os.replace(temp_path, path)
+        write_atomic(path, write)
     except OSError as error:
         raise DataError(
             f"Cannot write the extracted file {path} ({error}). Set data.cache_dir to a writable directory."
         ) from error
-    finally:
-        if temp_path is not None:
-            temp_path.unlink(missing_ok=True)

@@ -1,7 +1,8 @@
 """The VAE with a classification head on μ (`model=vae_classifier`): loss = β-VAE loss + α · cross-entropy.
 
-With `data.labeled_fraction` < 1 only that share of training images keeps its label (the rest arrive as `HIDDEN_LABEL`), which is
-the semi-supervised setting: the generative term shapes μ from every image, the classifier from the labelled ones.
+With `data.labeled_fraction` < 1 only that share of training images keeps its label (the rest arrive as
+`HIDDEN_LABEL`), which is the semi-supervised setting: the generative term shapes μ from every image, the
+classifier from the labelled ones.
 """
 
 from typing import Any
