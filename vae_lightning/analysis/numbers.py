@@ -37,10 +37,10 @@ def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encode
     print("Test ELBO, IWAE bound, active units and probes …", flush=True)
     elbo = evaluate_elbo(model, datamodule.ordered_dataloader("test"), cfg.seed)
     test_split = datamodule.split("test")
-    count = len(test_split) if cfg.iwae.num_images is None else cfg.iwae.num_images
+    chosen = iwae_images(len(test_split), cfg.iwae.num_images, cfg.seed)
     iwae = iwae_log_likelihood(
-        model, test_split.images[:count].float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
-        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True, labels=test_split.labels[:count],
+        model, test_split.images[chosen].float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
+        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True, labels=test_split.labels[chosen],
     )
     mu_variance, active = active_units(test.mu, cfg.active_units.threshold)
     probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
@@ -48,7 +48,8 @@ def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encode
         "units": "nats per image",
         "elbo": {"split": "test", "num_images": elbo.num_images, "neg_elbo": elbo.neg_elbo, "recon": elbo.recon,
                  "kl": elbo.kl, "kl_per_dim": elbo.kl_per_dim.tolist()},
-        "iwae": {"split": "test", "num_images": iwae.num_images, "num_samples": iwae.num_samples,
+        "iwae": {"split": "test", "num_images": iwae.num_images, "images": "all" if len(chosen) == len(test_split)
+                 else f"a random {len(chosen)}, seed {cfg.seed}", "num_samples": iwae.num_samples,
                  "neg_log_likelihood": iwae.neg_log_likelihood, "standard_error": iwae.standard_error},
         "active_units": {"split": "test", "num_images": len(test.mu), "threshold": cfg.active_units.threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
@@ -65,6 +66,15 @@ def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encode
         **_domain_probe(datamodule, train, test, probe_sizes, cfg.seed),
         **_classifier_accuracy(model, datamodule, test),
     }
+
+
+def iwae_images(num_test: int, wanted: int | None, seed: int) -> Tensor:
+    """Which test images the IWAE bound uses: all, or a seeded random `wanted` of them in file order. Random, not
+    the first N, because a split may be ordered by class or domain (a multi-domain test split starts with one
+    domain)."""
+    if wanted is None or wanted >= num_test:
+        return torch.arange(num_test)
+    return torch.randperm(num_test, generator=torch.Generator().manual_seed(seed))[:wanted].sort().values
 
 
 def sample_codes(encoded: EncodedSplit, seed: int) -> Tensor:

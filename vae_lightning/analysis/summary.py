@@ -18,7 +18,7 @@ def render_summary(metrics: dict[str, Any]) -> str:
         f"| reconstruction −log p(x\\|z) (nats/image) | {elbo['recon']:.2f} | {_split(elbo)} |",
         f"| KL(q(z\\|x) ‖ p(z)), the rate (nats/image) | {elbo['kl']:.2f} | {_split(elbo)} |",
         f"| IWAE bound on −log p(x) (nats/image) | {iwae['neg_log_likelihood']:.2f} ± {iwae['standard_error']:.2f} "
-        f"(s.e.) | {_split(iwae)}, K = {iwae['num_samples']} |",
+        f"(s.e.) | {_split(iwae)} ({iwae['images']}), K = {iwae['num_samples']} |",
         f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
         f"{_split(units)} |",
         f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | "
