@@ -59,7 +59,8 @@ def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encode
                                                      test.mu, test.labels, seed=cfg.seed),
                          "accuracy_on_samples": _if_two_classes(
                              train.labels, linear_probe_accuracy, sample_codes(train, cfg.seed), train.labels,
-                             sample_codes(test, cfg.seed + 1), test.labels, seed=cfg.seed)},
+                             sample_codes(test, cfg.seed + 1), test.labels, seed=cfg.seed),
+                         **_informative_probe(train, test, elbo.kl_per_dim, cfg)},
         "knn_probe": {**probe_sizes, "k": cfg.probes.knn_k,
                       "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu,
                                                   test.labels, k=cfg.probes.knn_k)},
@@ -95,6 +96,18 @@ def chance_accuracy(labels: Tensor) -> float:
 def _if_two_classes(train_labels: Tensor, probe: Callable[..., float], *args: Any, **kwargs: Any) -> float | None:
     """A probe's accuracy, or None when the data has a single class and there is nothing to predict."""
     return probe(*args, **kwargs) if len(train_labels.unique()) > 1 else None
+
+
+def _informative_probe(train: EncodedSplit, test: EncodedSplit, kl_per_dim: Tensor,
+                       cfg: DictConfig) -> dict[str, Any]:
+    """The linear probe on μ of the dimensions that carry more than `probes.informative_kl` nats: the part of μ the
+    decoder reads, without the near-silent dimensions whose tiny class offsets a standardised probe amplifies."""
+    dims = (kl_per_dim > cfg.probes.informative_kl).nonzero().flatten()
+    accuracy = None if len(dims) == 0 else _if_two_classes(
+        train.labels, linear_probe_accuracy, train.mu[:, dims], train.labels, test.mu[:, dims], test.labels,
+        seed=cfg.seed)
+    return {"informative_kl": cfg.probes.informative_kl, "informative_dims": dims.tolist(),
+            "accuracy_on_informative_dims": accuracy}
 
 
 def _domain_probe(datamodule: LightningDataModule, train: EncodedSplit, test: EncodedSplit,

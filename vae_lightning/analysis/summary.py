@@ -25,6 +25,9 @@ def render_summary(metrics: dict[str, Any]) -> str:
         f"{_probe_sample(linear)} |",
         f"| linear probe accuracy on z ~ q(z\\|x) | {_accuracy(linear, 'accuracy_on_samples')} | "
         f"{_probe_sample(linear)} |",
+        f"| linear probe accuracy on μ of the {len(linear['informative_dims'])} dims with KL > "
+        f"{linear['informative_kl']:g} nats | {_accuracy(linear, 'accuracy_on_informative_dims')} | "
+        f"{_probe_sample(linear)} |",
         f"| {knn['k']}-NN accuracy on μ | {_accuracy(knn)} | {_probe_sample(knn)} |",
     ]
     if "domain_probe" in metrics:
@@ -58,7 +61,7 @@ def render_summary(metrics: dict[str, Any]) -> str:
 
 
 def _accuracy(probe: dict[str, Any], key: str = "accuracy") -> str:
-    return "n/a (one class)" if probe[key] is None else f"{probe[key]:.3f}"
+    return "n/a (one class, or no such dims)" if probe[key] is None else f"{probe[key]:.3f}"
 
 
 def _probe_sample(probe: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from vae_lightning.models.lit_vae import VAELitModule, require
 class ClassifierVAELitModule(VAELitModule):
     """Logs `{stage}/ce` (nats per labelled image) and `{stage}/accuracy` beside the β-VAE terms."""
 
-    def __init__(self, num_classes: int = 10, alpha: float = 1.0, **vae_settings: Any) -> None:
+    def __init__(self, num_classes: int = 10, alpha: float = 50.0, **vae_settings: Any) -> None:
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a classifier needs ≥ 2 classes")
         require(alpha >= 0, "model.alpha", alpha, "the weight of the cross-entropy must be ≥ 0")
         super().__init__(**vae_settings)
