@@ -19,6 +19,7 @@ from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.analysis.run_loading import open_run
 from vae_lightning.analysis.summary import render_summary
 from vae_lightning.atomic import write_json_atomic
+from vae_lightning.commands import run_cli
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -81,5 +82,10 @@ def main(cfg: DictConfig) -> None:
     print(f"Analysis written to {output_dir}")
 
 
+def cli() -> None:
+    """`python -m vae_lightning.analyze` and `vae-analyze`: path arguments holding `=` or `,` need no quoting."""
+    run_cli(main, ("run",))
+
+
 if __name__ == "__main__":
-    main()
+    cli()

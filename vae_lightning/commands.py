@@ -3,8 +3,10 @@ Hydra's override grammar (sweep folders hold `,` and `=`) and for the shell."""
 
 import re
 import shlex
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 PLAIN_PATH = re.compile(r"[\w./:~-]+")
 # Hydra overrides a sweep rerun leaves out: it sets hydra.sweep.dir itself, -m implies hydra.mode, and the run guard
@@ -15,7 +17,30 @@ NOT_REPEATED = ("hydra.sweep.dir", "hydra.mode", "hydra.job.config.override_dirn
 def hydra_path(path: Path) -> str:
     """`path` as a Hydra override value: quoted when it holds characters the grammar reads (`,` `=` spaces …)."""
     text = str(path)
-    return text if PLAIN_PATH.fullmatch(text) else "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if PLAIN_PATH.fullmatch(text):
+        return text
+    # Inside quotes Hydra reads a backslash as an escape only before a quote or at the end of the value.
+    escaped = re.sub(r"(\\*)'", lambda match: match.group(1) * 2 + "\\'", text)
+    return "'" + re.sub(r"(\\+)$", lambda match: match.group(1) * 2, escaped) + "'"
+
+
+def quote_existing_paths(arguments: Sequence[str], keys: Sequence[str]) -> list[str]:
+    """Command-line arguments with each unquoted `key=value` of `keys` quoted for Hydra when the value is an
+    existing path its grammar would misread, so a sweep point's folder (`.../model.beta=4`) can be pasted as it is."""
+    quoted = []
+    for argument in arguments:
+        key, sep, value = argument.partition("=")
+        if sep and key in keys and value[:1] not in ("'", '"') and not PLAIN_PATH.fullmatch(value) \
+                and Path(value).expanduser().exists():
+            argument = f"{key}={hydra_path(Path(value))}"
+        quoted.append(argument)
+    return quoted
+
+
+def run_cli(main: Callable[[], Any], path_keys: Sequence[str]) -> None:
+    """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths)."""
+    sys.argv[1:] = quote_existing_paths(sys.argv[1:], path_keys)
+    main()
 
 
 def shell_command(module: str, arguments: Sequence[str]) -> str:

@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from vae_lightning.analysis.plots import Publisher
+from vae_lightning.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.backfill import analyse_missing
@@ -90,5 +91,10 @@ def main(cfg: DictConfig) -> None:
     print(f"Report written to {output_dir}")
 
 
+def cli() -> None:
+    """`python -m vae_lightning.report` and `vae-report`: path arguments holding `=` or `,` need no quoting."""
+    run_cli(main, ("sweep",))
+
+
 if __name__ == "__main__":
-    main()
+    cli()

@@ -22,7 +22,7 @@ from vae_lightning.atomic import write_json_atomic
 from vae_lightning.building import build, build_model
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
-from vae_lightning.commands import resume_command
+from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import VAELightningError
 from vae_lightning.run_state import (
@@ -152,5 +152,10 @@ def main(cfg: DictConfig) -> float | None:
     return metrics["test"]["neg_elbo"]
 
 
+def cli() -> None:
+    """`python -m vae_lightning.train` and `vae-train`: path arguments holding `=` or `,` need no quoting."""
+    run_cli(main, ("resume", "ckpt_path"))
+
+
 if __name__ == "__main__":
-    main()
+    cli()
