@@ -46,7 +46,8 @@ class Curve:
 class QualityClock:
     """Wall clock of training that stops while the test split is evaluated after each epoch."""
 
-    def __init__(self, datamodule: ImageDataModule, threshold: float, seed: int) -> None:
+    def __init__(self, name: str, datamodule: ImageDataModule, threshold: float, seed: int) -> None:
+        self.name = name
         self.datamodule = datamodule
         self.seed = seed
         self.curve = Curve(threshold)
@@ -60,6 +61,8 @@ class QualityClock:
         self.curve.neg_elbo.append(test_neg_elbo(model, self.datamodule, self.seed))
         self.curve.seconds.append(trained)
         self.paused += time.perf_counter() - evaluation_started
+        print(f"{self.name} epoch {len(self.curve.neg_elbo)}: test −ELBO {self.curve.neg_elbo[-1]:.2f} after "
+              f"{trained:.1f} s", flush=True)
         return self.curve.reached
 
 
@@ -94,7 +97,7 @@ def bare_run(args: argparse.Namespace) -> Curve:
     L.seed_everything(args.seed, verbose=False)
     model = VAELitModule(lr=args.lr)
     optimizer = model.configure_optimizers()
-    clock = QualityClock(datamodule, args.threshold, args.seed)
+    clock = QualityClock("bare", datamodule, args.threshold, args.seed)
     for _ in range(args.max_epochs):
         for x, _labels in datamodule.train_dataloader():
             bare_step(model, optimizer, x)
@@ -124,7 +127,7 @@ def lightning_run(args: argparse.Namespace) -> Curve:
             enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="quality"), accelerator="cpu",
             devices=1,
         )
-        clock = QualityClock(datamodule, args.threshold, args.seed)
+        clock = QualityClock("lightning", datamodule, args.threshold, args.seed)
         trainer.callbacks.append(StopAtQuality(clock))
         trainer.fit(model, datamodule=datamodule)
     return clock.curve
