@@ -100,6 +100,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--matmul-size", type=int, default=2048, help="side of the matrices that measure the peak")
     parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the bfloat16 autocast path (d)")
     args = parser.parse_args()
     if args.steps < args.warmup + args.window + 1:
@@ -128,7 +129,7 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in rates.items()}
     loading = {loader: loader_images_per_second(dm, batches=100) for loader, dm in datamodules.items()}
     flops = training_flops_per_image(args.batch_size)
-    peak = {"float32": matmul_gflops(torch.float32), "bfloat16": matmul_gflops(torch.bfloat16)}
+    peak = {dtype: matmul_gflops(getattr(torch, dtype), args.matmul_size) for dtype in ("float32", "bfloat16")}
 
     windows = len(rates["bare"])
     print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
