@@ -57,3 +57,11 @@ def test_time_to_quality_trains_the_same_model_on_both_paths(tiny_data_root, tmp
     for path in ("bare", "lightning"):
         figure(rf"{path} +reached after 1 epochs, +{NUMBER} s of training", report)
     figure(r"lightning/bare training time = " + NUMBER, report)
+
+
+def test_peak_memory_reports_a_row_per_batch_size_in_increasing_order(tmp_path):
+    report = run_benchmark("peak_memory.py", "--batch-sizes", "64", "16", "--steps=1", cwd=tmp_path)
+    rows = re.findall(r"^ +(\d+) +" + NUMBER + " +(-?[0-9.]+) +(-?[0-9.]+)$", report, flags=re.MULTILINE)
+    assert [int(batch) for batch, *_ in rows] == [16, 64]
+    peaks = [float(peak) for _, peak, _, _ in rows]
+    assert all(math.isfinite(peak) and peak > 0 for peak in peaks) and peaks == sorted(peaks)
