@@ -5,7 +5,9 @@ The benchmarks run as scripts (`python benchmarks/<name>.py`), so they import th
 """
 
 import time
+from collections.abc import Callable
 
+import lightning as L
 import torch
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
@@ -21,6 +23,21 @@ def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: i
     datamodule.prepare_data()
     datamodule.setup("fit")
     return datamodule
+
+
+class StepClock(L.Callback):
+    """`clock()` at the start of every training step and at the end of training: everything Lightning does per
+    step counts. Wall time by default; `time.process_time` counts only the CPU this process used."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.times.append(self.clock())
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.times.append(self.clock())
 
 
 def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:

@@ -25,24 +25,11 @@ from collections.abc import Callable
 
 import lightning as L
 import torch
-from baseline import bare_step, matmul_gflops, ready_datamodule, training_flops_per_image
+from baseline import StepClock, bare_step, matmul_gflops, ready_datamodule, training_flops_per_image
 from lightning.pytorch.loggers import TensorBoardLogger
 
 from vae_lightning.data import ImageDataModule
 from vae_lightning.models import VAELitModule
-
-
-class StepClock(L.Callback):
-    """The start time of every training step, and the end of training: everything Lightning does per step counts."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self.times.append(time.perf_counter())
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        self.times.append(time.perf_counter())
 
 
 def window_rates(times: list[float], batch_size: int, warmup: int, window: int) -> list[float]:

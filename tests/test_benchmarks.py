@@ -65,3 +65,11 @@ def test_peak_memory_reports_a_row_per_batch_size_in_increasing_order(tmp_path):
     assert [int(batch) for batch, *_ in rows] == [16, 64]
     peaks = [float(peak) for _, peak, _, _ in rows]
     assert all(math.isfinite(peak) and peak > 0 for peak in peaks) and peaks == sorted(peaks)
+
+
+def test_step_overhead_reports_cpu_milliseconds_per_step(tiny_data_root, tmp_path):
+    report = run_benchmark("step_overhead.py", f"--data-root={tiny_data_root}", "--steps=12", "--warmup=2",
+                           "--repeats=1", cwd=tmp_path)
+    figure(r"bare PyTorch loop +" + NUMBER + " ms/step", report)
+    figure(r"vae_lightning +" + NUMBER + " ms/step", report)
+    assert re.search(r"added by the Lightning path: -?[0-9.]+ ms/step", report)
