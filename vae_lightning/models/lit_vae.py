@@ -122,10 +122,11 @@ class VAELitModule(L.LightningModule):
             self.log_dict(terms, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
             self.kl_per_dim[stage].update(kl_per_dim)
             return loss
-        # Each `self.log` costs Lightning about 0.3 ms of host time (4-5% of a CPU step for these four terms), so the
-        # training terms are summed over the steps between two writes to the logger and logged once, weighted by
-        # the images they cover: epoch means are exactly those of logging every step, and `train/*_step` is the
-        # mean since the previous write. That one host read per interval is also where a non-finite loss is caught.
+        # A `self.log` call costs Lightning a walk over its metric's state, so four of them every step were most of
+        # the framework's host time (benchmarks/step_overhead.py). The training terms are instead summed on the
+        # device between two writes to the logger and logged once, weighted by the images they cover: epoch means
+        # are those of logging every step, and `train/*_step` is the mean since the previous write. That one host
+        # read per interval is also where a non-finite loss is caught.
         sums = torch.stack([term.detach() for term in terms.values()]) * x.shape[0]
         previous_sums, previous_images = getattr(self, "_train_window", (0.0, 0))
         window_sums, window_images = previous_sums + sums, previous_images + x.shape[0]
