@@ -134,8 +134,8 @@ def main() -> None:
     for label, key, dtype in (("a", "bare", "float32"), ("b", "ours", "float32"), ("d", "bf16", "bfloat16")):
         if key in median:
             achieved = median[key] * flops / 1e9
-            print(f"  ({label}) trains at {achieved:5.1f} GFLOP/s = {achieved / peak[dtype]:4.0%} of this CPU's "
-                  f"{dtype} matmul rate measured now ({peak[dtype]:.0f} GFLOP/s)")
+            print(f"  ({label}) trains at {achieved:5.3g} GFLOP/s = {achieved / peak[dtype]:4.0%} of this CPU's "
+                  f"{dtype} matmul rate measured now ({peak[dtype]:.3g} GFLOP/s)")
 
 
 if __name__ == "__main__":
