@@ -6,7 +6,7 @@ times in one process so all of them see the same machine state:
   (a) bare   a hand-written PyTorch loop over in-memory tensors (the floor any framework is measured against)
   (b) ours   VAELitModule + ImageDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
   (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision")
-  (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (unless --no-bf16)
+  (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (with --bf16)
 
 Every step is timed. After `--warmup` steps the steps are cut into windows of `--window` steps (the Trainer's
 default `log_every_n_steps`, so each window holds one write to the logger) and each window gives an images/second
@@ -88,7 +88,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--matmul-size", type=int, default=2048, help="side of the matrices that measure the peak")
-    parser.add_argument("--no-bf16", dest="bf16", action="store_false", help="skip the bfloat16 autocast path (d)")
+    parser.add_argument("--bf16", action="store_true", help="add the bfloat16 autocast path (d); on a CPU without "
+                        "bfloat16 instructions (torch.backends.cpu.get_cpu_capability() below AVX512) it is emulated "
+                        "and far slower")
     args = parser.parse_args()
     if args.steps < args.warmup + args.window + 1:
         parser.error("--steps must leave at least one full window after --warmup (steps > warmup + window)")
@@ -120,8 +122,8 @@ def main() -> None:
 
     windows = len(rates["bare"])
     print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
-          f"{torch.get_num_threads()} threads; medians of {windows} windows of {args.window} steps from "
-          f"{args.repeats} interleaved repeats:")
+          f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}; "
+          f"medians of {windows} windows of {args.window} steps from {args.repeats} interleaved repeats:")
     print(f"  (a) bare PyTorch loop, in-memory tensors  {median['bare']:8,.0f} images/s")
     print(f"  (b) vae_lightning (tensor loader)         {median['ours']:8,.0f} images/s")
     print(f"  (c) vae_lightning (torchvision loader)    {median['tv']:8,.0f} images/s")

@@ -36,7 +36,7 @@ def figure(pattern: str, report: str) -> float:
 
 def test_train_throughput_reports_rates_ratios_and_flop_rates(tiny_data_root, tmp_path):
     report = run_benchmark("train_throughput.py", f"--data-root={tiny_data_root}", "--batch-size=16", "--steps=12",
-                           "--warmup=2", "--window=4", "--repeats=1", "--matmul-size=256", cwd=tmp_path)
+                           "--warmup=2", "--window=4", "--repeats=1", "--matmul-size=256", "--bf16", cwd=tmp_path)
     assert "medians of 2 windows of 4 steps from 1 interleaved repeats" in report
     for path in ("(a) bare PyTorch loop", "(b) vae_lightning (tensor loader)", "(c) vae_lightning (torchvision",
                  "(d) vae_lightning, bf16-mixed"):
