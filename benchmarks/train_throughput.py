@@ -118,7 +118,8 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in rates.items()}
     loading = {loader: loader_images_per_second(dm, batches=100) for loader, dm in datamodules.items()}
     flops = training_flops_per_image(args.batch_size)
-    peak = {dtype: matmul_gflops(getattr(torch, dtype), args.matmul_size) for dtype in ("float32", "bfloat16")}
+    dtypes = ("float32", "bfloat16") if args.bf16 else ("float32",)
+    peak = {dtype: matmul_gflops(getattr(torch, dtype), args.matmul_size) for dtype in dtypes}
 
     windows = len(rates["bare"])
     print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
