@@ -1,11 +1,17 @@
 """Training throughput of vae_lightning against a bare PyTorch loop and torchvision's per-sample loader.
 
-Trains the default model on FashionMNIST for a fixed number of steps three ways, interleaved `--repeats` times in one
-process so all three see the same machine state, and prints median images/second and the ratios:
+Trains the default model on FashionMNIST for a fixed number of steps in each of these ways, interleaved `--repeats`
+times in one process so all of them see the same machine state:
 
   (a) bare   a hand-written PyTorch loop over in-memory tensors (the floor any framework is measured against)
   (b) ours   VAELitModule + ImageDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
   (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision")
+  (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (with --bf16)
+
+Every step is timed. After `--warmup` steps the steps are cut into windows of `--window` steps (the Trainer's
+default `log_every_n_steps`, so each window holds one write to the logger) and each window gives an images/second
+figure; the report quotes the median over all windows of all repeats. On a shared machine a burst of other work spoils
+a few windows, not the median.
 
     python benchmarks/train_throughput.py --data-root ../shared/datasets
 """
@@ -15,138 +21,124 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 
 import lightning as L
 import torch
+from baseline import StepClock, bare_step, matmul_gflops, ready_datamodule, training_flops_per_image
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch.utils.flop_counter import FlopCounterMode
 
 from vae_lightning.data import ImageDataModule
 from vae_lightning.models import VAELitModule
 
 
-class StepTimer(L.Callback):
-    """Wall time from the start of step `warmup` to the end of training: steady-state steps only."""
-
-    def __init__(self, warmup: int) -> None:
-        self.warmup = warmup
-        self.started = 0.0
-        self.seconds = 0.0
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.warmup:
-            self.started = time.perf_counter()
-
-    def on_train_end(self, trainer, pl_module) -> None:
-        self.seconds = time.perf_counter() - self.started
+def window_rates(times: list[float], batch_size: int, warmup: int, window: int) -> list[float]:
+    """Images/second of each full window of `window` steps after the first `warmup` steps; `times` are the start of
+    each step followed by the end of the last."""
+    starts = range(warmup, len(times) - window, window)
+    return [window * batch_size / (times[start + window] - times[start]) for start in starts]
 
 
-def bare_loop(datamodule: ImageDataModule, steps: int, warmup: int, seed: int) -> float:
-    """Seconds for steps warmup..steps of the same model and objective, with no framework around it."""
+def bare_loop(datamodule: ImageDataModule, steps: int, seed: int) -> list[float]:
+    """Step times of the same model and objective with no framework around it, batches cut from in-memory tensors."""
     torch.manual_seed(seed)
     model = VAELitModule()
     optimizer = model.configure_optimizers()
     images = datamodule.split("train").images
     batch_size = datamodule.hparams.batch_size
     order = torch.randperm(len(images))
-    started = 0.0
+    times = []
     for step in range(steps):
-        if step == warmup:
-            started = time.perf_counter()
+        times.append(time.perf_counter())
         start = (step * batch_size) % (len(images) - batch_size)
-        index = order[start : start + batch_size]
-        x = images[index].float().div(255)
-        recon, kl_per_dim = model.elbo_terms(x)
-        loss = (recon + kl_per_dim.sum(1)).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return time.perf_counter() - started
+        bare_step(model, optimizer, images[order[start : start + batch_size]].float().div(255))
+    return [*times, time.perf_counter()]
 
 
-def lightning_path(datamodule: ImageDataModule, steps: int, warmup: int, seed: int, log_dir: str) -> float:
-    """Seconds for the same steps through vae_lightning's Lightning path (validation and checkpoints off)."""
+def lightning_path(datamodule: ImageDataModule, steps: int, seed: int, log_dir: str,
+                   precision: str = "32-true") -> list[float]:
+    """Step times of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
-    timer = StepTimer(warmup)
+    clock = StepClock()
     trainer = L.Trainer(
         max_steps=steps, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="bench"), callbacks=[timer],
-        accelerator="cpu", devices=1,
+        enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="bench"), callbacks=[clock],
+        accelerator="cpu", devices=1, precision=precision,
     )
     trainer.fit(VAELitModule(), datamodule=datamodule)
-    return timer.seconds
+    return clock.times
 
 
 def loader_images_per_second(datamodule: ImageDataModule, batches: int) -> float:
     """Images/second of the training DataLoader alone: the data path without the model."""
-    loader = iter(datamodule.train_dataloader())
+    loader = datamodule.train_dataloader()
+    batches = min(batches, len(loader))
+    iterator = iter(loader)
     started = time.perf_counter()
-    count = sum(len(next(loader)[0]) for _ in range(batches))
+    count = sum(len(next(iterator)[0]) for _ in range(batches))
     return count / (time.perf_counter() - started)
-
-
-def training_flops_per_image(batch_size: int) -> float:
-    """Forward + backward FLOPs of one training step per image, counted by PyTorch's FLOP counter."""
-    model = VAELitModule()
-    x = torch.rand(batch_size, 1, 28, 28)
-    with FlopCounterMode(display=False) as counter:
-        recon, kl_per_dim = model.elbo_terms(x)
-        (recon + kl_per_dim.sum(1)).mean().backward()
-    return counter.get_total_flops() / batch_size
-
-
-def matmul_gflops(size: int = 2048, repeats: int = 10) -> float:
-    """This CPU's float32 matmul rate now: the ceiling the training rate is compared with."""
-    a = torch.randn(size, size)
-    a @ a
-    started = time.perf_counter()
-    for _ in range(repeats):
-        a @ a
-    return repeats * 2 * size**3 / (time.perf_counter() - started) / 1e9
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("VAE_LIGHTNING_DATA", "data"))
     parser.add_argument("--steps", type=int, default=300)
-    parser.add_argument("--warmup", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--matmul-size", type=int, default=2048, help="side of the matrices that measure the peak")
+    parser.add_argument("--bf16", action="store_true", help="add the bfloat16 autocast path (d); on a CPU without "
+                        "bfloat16 instructions (torch.backends.cpu.get_cpu_capability() below AVX512) it is emulated "
+                        "and far slower")
     args = parser.parse_args()
+    if args.steps < args.warmup + args.window + 1:
+        parser.error("--steps must leave at least one full window after --warmup (steps > warmup + window)")
 
-    datamodules = {
-        loader: ImageDataModule("fashion", root=args.data_root, batch_size=args.batch_size, loader=loader,
-                                download=False)
-        for loader in ("tensor", "torchvision")
-    }
-    for datamodule in datamodules.values():
-        datamodule.prepare_data()
-        datamodule.setup("fit")
-    images = (args.steps - args.warmup) * args.batch_size
-    rates: dict[str, list[float]] = {"bare": [], "ours": [], "tv": []}
+    datamodules = {loader: ready_datamodule(args.data_root, args.batch_size, loader)
+                   for loader in ("tensor", "torchvision")}
+    rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as log_dir:
+        paths: dict[str, Callable[[int], list[float]]] = {
+            "bare": lambda seed: bare_loop(datamodules["tensor"], args.steps, seed),
+            "ours": lambda seed: lightning_path(datamodules["tensor"], args.steps, seed, log_dir),
+            "tv": lambda seed: lightning_path(datamodules["torchvision"], args.steps, seed, log_dir),
+        }
+        if args.bf16:
+            paths["bf16"] = lambda seed: lightning_path(datamodules["tensor"], args.steps, seed, log_dir,
+                                                        precision="bf16-mixed")
         for repeat in range(args.repeats):
-            rates["bare"].append(images / bare_loop(datamodules["tensor"], args.steps, args.warmup, repeat))
-            rates["ours"].append(images / lightning_path(datamodules["tensor"], args.steps, args.warmup, repeat,
-                                                         log_dir))
-            rates["tv"].append(images / lightning_path(datamodules["torchvision"], args.steps, args.warmup, repeat,
-                                                       log_dir))
-            print(f"repeat {repeat + 1}/{args.repeats}: " + "  ".join(f"{k} {v[-1]:,.0f} img/s" for k, v in
-                                                                      rates.items()), flush=True)
+            line = []
+            for name, run in paths.items():
+                windows = window_rates(run(repeat), args.batch_size, args.warmup, args.window)
+                rates.setdefault(name, []).extend(windows)
+                line.append(f"{name} {statistics.median(windows):,.0f}")
+            print(f"repeat {repeat + 1}/{args.repeats}, images/s (median of its windows): " + "  ".join(line),
+                  flush=True)
     median = {name: statistics.median(values) for name, values in rates.items()}
     loading = {loader: loader_images_per_second(dm, batches=100) for loader, dm in datamodules.items()}
-    achieved = median["ours"] * training_flops_per_image(args.batch_size) / 1e9
-    peak = matmul_gflops()
+    flops = training_flops_per_image(args.batch_size)
+    dtypes = ("float32", "bfloat16") if args.bf16 else ("float32",)
+    peak = {dtype: matmul_gflops(getattr(torch, dtype), args.matmul_size) for dtype in dtypes}
+
+    windows = len(rates["bare"])
     print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
-          f"{torch.get_num_threads()} threads, medians of {args.repeats}:")
+          f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}; "
+          f"medians of {windows} windows of {args.window} steps from {args.repeats} interleaved repeats:")
     print(f"  (a) bare PyTorch loop, in-memory tensors  {median['bare']:8,.0f} images/s")
     print(f"  (b) vae_lightning (tensor loader)         {median['ours']:8,.0f} images/s")
     print(f"  (c) vae_lightning (torchvision loader)    {median['tv']:8,.0f} images/s")
-    print(f"  b/a = {median['ours'] / median['bare']:.3f}   b/c = {median['ours'] / median['tv']:.2f}")
+    if "bf16" in median:
+        print(f"  (d) vae_lightning, bf16-mixed autocast  {median['bf16']:8,.0f} images/s")
+    ratios = f"  b/a = {median['ours'] / median['bare']:.3f}   b/c = {median['ours'] / median['tv']:.2f}"
+    print(ratios + (f"   d/b = {median['bf16'] / median['ours']:.2f}" if "bf16" in median else ""))
     print(f"  data loading alone: tensor {loading['tensor']:,.0f} images/s, torchvision {loading['torchvision']:,.0f} "
           f"images/s ({loading['tensor'] / loading['torchvision']:.0f}x)")
-    print(f"  (b) trains at {achieved:.1f} GFLOP/s = {achieved / peak:.0%} of this CPU's float32 matmul rate "
-          f"measured now ({peak:.0f} GFLOP/s)")
+    for label, key, dtype in (("a", "bare", "float32"), ("b", "ours", "float32"), ("d", "bf16", "bfloat16")):
+        if key in median:
+            achieved = median[key] * flops / 1e9
+            print(f"  ({label}) trains at {achieved:5.3g} GFLOP/s = {achieved / peak[dtype]:4.0%} of this CPU's "
+                  f"{dtype} matmul rate measured now ({peak[dtype]:.3g} GFLOP/s)")
 
 
 if __name__ == "__main__":

@@ -116,23 +116,39 @@ class VAELitModule(L.LightningModule):
         is_train = stage == "train"
         step = self.global_step if is_train else None  # evaluation uses the schedule's final value
         loss = (recon + self.kl_schedule.penalty(kl, step)).mean() + self.auxiliary_loss(out, labels, stage)
-        self.log_dict(
-            {f"{stage}/loss": loss, f"{stage}/recon": recon.mean(), f"{stage}/kl": kl.mean(),
-             f"{stage}/neg_elbo": (recon + kl).mean()},
-            on_step=is_train, on_epoch=True, batch_size=x.shape[0], sync_dist=not is_train,
-        )
-        if is_train and self.kl_schedule.kind != "constant":
+        terms = {f"{stage}/loss": loss, f"{stage}/recon": recon.mean(), f"{stage}/kl": kl.mean(),
+                 f"{stage}/neg_elbo": (recon + kl).mean()}
+        if not is_train:
+            self.log_dict(terms, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
+            self.kl_per_dim[stage].update(kl_per_dim)
+            return loss
+        # A `self.log` call costs Lightning a walk over its metric's state, so four of them every step were most of
+        # the framework's host time (benchmarks/step_overhead.py). The training terms are instead summed on the
+        # device between two writes to the logger and logged once, weighted by the images they cover: epoch means
+        # are those of logging every step, and `train/*_step` is the mean since the previous write. That one host
+        # read per interval is also where a non-finite loss is caught.
+        sums = torch.stack([term.detach() for term in terms.values()]) * x.shape[0]
+        previous_sums, previous_images = getattr(self, "_train_window", (0.0, 0))
+        window_sums, window_images = previous_sums + sums, previous_images + x.shape[0]
+        trainer = self._trainer  # None when called outside a Trainer: then every step is checked (and not logged)
+        due = (trainer is None or trainer._logger_connector.should_update_logs
+               or trainer.is_last_batch or self.global_step + 1 == trainer.max_steps)  # before validation, checkpoints
+        if not due:
+            self._train_window = (window_sums, window_images)
+            return loss
+        self._train_window = (0.0, 0)
+        means = window_sums / window_images
+        if not torch.isfinite(means).all():
+            raise TrainingDivergedError(self._divergence_message(means[0]))
+        self.log_dict(dict(zip(terms, means.unbind(), strict=True)), on_step=True, on_epoch=True,
+                      batch_size=window_images)
+        if self.kl_schedule.kind != "constant":
             self.log_dict({"train/kl_weight": self.kl_schedule.weight(step),
                            "train/capacity": self.kl_schedule.capacity(step)}, on_step=True, on_epoch=False)
-        if not is_train:
-            self.kl_per_dim[stage].update(kl_per_dim)
         return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        loss = self._shared_step(batch, "train")
-        if not torch.isfinite(loss):  # one host sync per step: cheap next to a step, and a NaN must never be saved
-            raise TrainingDivergedError(self._divergence_message(loss))
-        return loss
+        return self._shared_step(batch, "train")  # which stops a diverged run before its epoch ends
 
     def _divergence_message(self, loss: Tensor) -> str:
         checkpoint = self.trainer.checkpoint_callback

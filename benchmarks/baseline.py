@@ -1,0 +1,69 @@
+"""What every benchmark shares: the real data module, the bare PyTorch step vae_lightning is measured against, and
+this CPU's FLOP counts and rates.
+
+The benchmarks run as scripts (`python benchmarks/<name>.py`), so they import this module by its file name.
+"""
+
+import time
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.flop_counter import FlopCounterMode
+
+from vae_lightning.data import ImageDataModule
+from vae_lightning.models import VAELitModule
+
+
+def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0) -> ImageDataModule:
+    """FashionMNIST found under `root` (never downloaded), set up; a fresh one restarts the seeded batch order."""
+    datamodule = ImageDataModule("fashion", root=root, batch_size=batch_size, loader=loader, download=False,
+                                 seed=seed)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+class StepClock(L.Callback):
+    """`clock()` at the start of every training step and at the end of training: everything Lightning does per
+    step counts. Wall time by default; `time.process_time` counts only the CPU this process used."""
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.times.append(self.clock())
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.times.append(self.clock())
+
+
+def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:
+    """One optimiser step on the β = 1 negative ELBO with no framework around it; returns the loss."""
+    recon, kl_per_dim = model.elbo_terms(x)
+    loss = (recon + kl_per_dim.sum(1)).mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def training_flops_per_image(batch_size: int) -> float:
+    """Forward + backward FLOPs of one training step of the default model per image, by PyTorch's FLOP counter."""
+    model = VAELitModule()
+    with FlopCounterMode(display=False) as counter:
+        recon, kl_per_dim = model.elbo_terms(torch.rand(batch_size, 1, 28, 28))
+        (recon + kl_per_dim.sum(1)).mean().backward()
+    return counter.get_total_flops() / batch_size
+
+
+def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 10) -> float:
+    """This CPU's matmul rate now, in GFLOP/s: the ceiling a training rate is compared with."""
+    a = torch.randn(size, size, dtype=dtype)
+    a @ a
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return repeats * 2 * size**3 / (time.perf_counter() - started) / 1e9

@@ -1,0 +1,175 @@
+"""Time to quality: training wall time and epochs until the default model's test negative ELBO (β = 1, nats/image,
+the whole 10k FashionMNIST test split, evaluated after every epoch) drops below `--threshold`.
+
+Both paths start from the same seed, the same initial weights and the same batch order (the data module's own
+loader), so they train the same model and differ only in the time around each step:
+
+  (a) bare       a hand-written PyTorch loop (`baseline.bare_step`)
+  (b) lightning  VAELitModule + ImageDataModule + Lightning Trainer with TensorBoard logging (validation and
+                 checkpoints off, as in train_throughput.py)
+
+The evaluation draws its noise from its own fixed seed and is left out of the reported training seconds.
+
+    python benchmarks/time_to_quality.py --data-root ../shared/datasets [--lr 2e-3 --batch-size 128 --threshold 250]
+"""
+
+import argparse
+import dataclasses
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+from baseline import bare_step, ready_datamodule
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import OmegaConf
+
+import vae_lightning
+from vae_lightning.data import ImageDataModule
+from vae_lightning.models import VAELitModule
+
+PATHS = ("bare", "lightning")
+# The training CLI's learning rate, so that by default this measures what `python -m vae_lightning.train` runs.
+DEFAULT_LR = OmegaConf.load(Path(vae_lightning.__file__).parent / "conf" / "optimizer" / "adam.yaml").lr
+
+
+@dataclasses.dataclass
+class Curve:
+    """Test negative ELBO after each epoch and the training seconds spent up to then (evaluation excluded)."""
+
+    threshold: float
+    neg_elbo: list[float] = dataclasses.field(default_factory=list)
+    seconds: list[float] = dataclasses.field(default_factory=list)
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.neg_elbo) and self.neg_elbo[-1] < self.threshold
+
+
+class QualityClock:
+    """Wall clock of training that stops while the test split is evaluated after each epoch."""
+
+    def __init__(self, name: str, datamodule: ImageDataModule, threshold: float, seed: int) -> None:
+        self.name = name
+        self.datamodule = datamodule
+        self.seed = seed
+        self.curve = Curve(threshold)
+        self.started = time.perf_counter()
+        self.paused = 0.0
+
+    def end_of_epoch(self, model: VAELitModule) -> bool:
+        """Evaluate, record and return whether the threshold is reached."""
+        trained = time.perf_counter() - self.started - self.paused
+        evaluation_started = time.perf_counter()
+        self.curve.neg_elbo.append(test_neg_elbo(model, self.datamodule, self.seed))
+        self.curve.seconds.append(trained)
+        self.paused += time.perf_counter() - evaluation_started
+        print(f"{self.name} epoch {len(self.curve.neg_elbo)}: test −ELBO {self.curve.neg_elbo[-1]:.2f} after "
+              f"{trained:.1f} s", flush=True)
+        return self.curve.reached
+
+
+@torch.no_grad()
+def test_neg_elbo(model: VAELitModule, datamodule: ImageDataModule, seed: int) -> float:
+    """Mean −ELBO with β = 1 over the test split, in nats per image; its noise comes from `seed` and the training
+    random stream is left as it was, so evaluating does not change what is trained next."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        for x, labels in datamodule.test_dataloader():
+            recon, kl_per_dim = model.elbo_terms(x, labels)
+            total += (recon + kl_per_dim.sum(1)).sum().item()
+    model.train(was_training)
+    return total / datamodule.num_images("test")
+
+
+def warm_up(args: argparse.Namespace, steps: int = 20) -> None:
+    """A few throwaway steps, so that whichever path runs first does not pay the process's first-use costs."""
+    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+    model = VAELitModule(lr=args.lr)
+    optimizer = model.configure_optimizers()
+    for _, (x, _labels) in zip(range(steps), datamodule.train_dataloader(), strict=False):
+        bare_step(model, optimizer, x)
+    test_neg_elbo(model, datamodule, args.seed)
+
+
+def bare_run(args: argparse.Namespace) -> Curve:
+    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+    L.seed_everything(args.seed, verbose=False)
+    model = VAELitModule(lr=args.lr)
+    optimizer = model.configure_optimizers()
+    clock = QualityClock("bare", datamodule, args.threshold, args.seed)
+    for _ in range(args.max_epochs):
+        for x, _labels in datamodule.train_dataloader():
+            bare_step(model, optimizer, x)
+        if clock.end_of_epoch(model):
+            break
+    return clock.curve
+
+
+class StopAtQuality(L.Callback):
+    """Runs the clock's evaluation after each training epoch and stops the Trainer once the threshold is reached."""
+
+    def __init__(self, clock: QualityClock) -> None:
+        self.clock = clock
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: VAELitModule) -> None:
+        if self.clock.end_of_epoch(pl_module):
+            trainer.should_stop = True
+
+
+def lightning_run(args: argparse.Namespace) -> Curve:
+    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+    L.seed_everything(args.seed, verbose=False)
+    model = VAELitModule(lr=args.lr)
+    with tempfile.TemporaryDirectory() as log_dir:
+        trainer = L.Trainer(
+            max_epochs=args.max_epochs, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
+            enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="quality"), accelerator="cpu",
+            devices=1,
+        )
+        clock = QualityClock("lightning", datamodule, args.threshold, args.seed)
+        trainer.callbacks.append(StopAtQuality(clock))
+        trainer.fit(model, datamodule=datamodule)
+    return clock.curve
+
+
+def outcome(curve: Curve) -> str:
+    if curve.reached:
+        return f"reached after {len(curve.neg_elbo)} epochs, {curve.seconds[-1]:7.1f} s of training"
+    return f"not reached in {len(curve.neg_elbo)} epochs (best {min(curve.neg_elbo):.1f}), {curve.seconds[-1]:.1f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-root", default=os.environ.get("VAE_LIGHTNING_DATA", "data"))
+    parser.add_argument("--threshold", type=float, default=250.0, help="test −ELBO to reach, nats/image")
+    parser.add_argument("--lr", type=float, default=DEFAULT_LR)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--max-epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
+    args = parser.parse_args()
+
+    runs = {"bare": bare_run, "lightning": lightning_run}
+    warm_up(args)
+    curves = {path: runs[path](args) for path in args.paths}
+    print(f"\nFashionMNIST, default model, lr {args.lr:g}, batch {args.batch_size}, seed {args.seed}, "
+          f"{torch.get_num_threads()} threads; threshold {args.threshold:g} nats/image (test −ELBO, β = 1):")
+    print("  epoch  " + "".join(f"{path + ' −ELBO':>17} {'seconds':>8}" for path in curves))
+    for epoch in range(max(len(curve.neg_elbo) for curve in curves.values())):
+        cells = [f"{c.neg_elbo[epoch]:17.2f} {c.seconds[epoch]:8.1f}" if epoch < len(c.neg_elbo) else " " * 26
+                 for c in curves.values()]
+        print(f"  {epoch + 1:5d}  " + "".join(cells))
+    for path, curve in curves.items():
+        print(f"  {path:<9} {outcome(curve)}")
+    if all(curve.reached for curve in curves.values()) and len(curves) == 2:
+        print(f"  lightning/bare training time = {curves['lightning'].seconds[-1] / curves['bare'].seconds[-1]:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Each benchmark's main path on the tiny IDX dataset, as a user runs it: its report has every line and its figures
+are positive finite numbers. Nothing here is timed."""
+
+import math
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
+
+
+def run_benchmark(script: str, *options: str, cwd: Path) -> str:
+    """Run `python benchmarks/<script> <options>` from `cwd` and return its stdout, failing on a non-zero exit.
+
+    One thread: nothing here is timed, and a single thread does not stall when other work shares the cores.
+    """
+    env = {**os.environ, "XDG_CACHE_HOME": str(cwd / "cache"), "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks" / script), *options], cwd=cwd, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def figure(pattern: str, report: str) -> float:
+    """The number captured by `pattern` in `report`, which must be positive and finite."""
+    match = re.search(pattern, report)
+    assert match, f"{pattern!r} not in the report:\n{report}"
+    value = float(match.group(1).replace(",", ""))
+    assert math.isfinite(value) and value > 0, (pattern, value)
+    return value
+
+
+def test_train_throughput_reports_rates_ratios_and_flop_rates(tiny_data_root, tmp_path):
+    report = run_benchmark("train_throughput.py", f"--data-root={tiny_data_root}", "--batch-size=16", "--steps=12",
+                           "--warmup=2", "--window=4", "--repeats=1", "--matmul-size=256", "--bf16", cwd=tmp_path)
+    assert "medians of 2 windows of 4 steps from 1 interleaved repeats" in report
+    for path in ("(a) bare PyTorch loop", "(b) vae_lightning (tensor loader)", "(c) vae_lightning (torchvision",
+                 "(d) vae_lightning, bf16-mixed"):
+        figure(re.escape(path) + r"[^\n]*?" + NUMBER + " images/s", report)
+    for ratio in ("b/a", "b/c", "d/b"):
+        figure(re.escape(ratio) + " = " + NUMBER, report)
+    for path, dtype in (("a", "float32"), ("b", "float32"), ("d", "bfloat16")):
+        figure(rf"\({path}\) trains at +{NUMBER} GFLOP/s", report)
+        figure(rf"\({path}\) trains at [^\n]*{dtype} matmul rate measured now \({NUMBER} GFLOP/s\)", report)
+
+
+def test_time_to_quality_trains_the_same_model_on_both_paths(tiny_data_root, tmp_path):
+    report = run_benchmark("time_to_quality.py", f"--data-root={tiny_data_root}", "--batch-size=16",
+                           "--max-epochs=2", "--threshold=1e9", cwd=tmp_path)
+    bare, lightning = (figure(rf"{path} epoch 1: test −ELBO {NUMBER}", report) for path in ("bare", "lightning"))
+    assert bare == lightning  # same seed, weights, batch order and noise: the framework changes only the time
+    for path in ("bare", "lightning"):
+        figure(rf"{path} +reached after 1 epochs, +{NUMBER} s of training", report)
+    figure(r"lightning/bare training time = " + NUMBER, report)
+
+
+def test_peak_memory_reports_a_row_per_batch_size_in_increasing_order(tmp_path):
+    report = run_benchmark("peak_memory.py", "--batch-sizes", "64", "16", "--steps=1", cwd=tmp_path)
+    rows = re.findall(r"^ +(\d+) +" + NUMBER + " +(-?[0-9.]+) +(-?[0-9.]+)$", report, flags=re.MULTILINE)
+    assert [int(batch) for batch, *_ in rows] == [16, 64]
+    peaks = [float(peak) for _, peak, _, _ in rows]
+    assert all(math.isfinite(peak) and peak > 0 for peak in peaks) and peaks == sorted(peaks)
+
+
+def test_step_overhead_reports_cpu_milliseconds_per_step(tiny_data_root, tmp_path):
+    report = run_benchmark("step_overhead.py", f"--data-root={tiny_data_root}", "--steps=12", "--warmup=2",
+                           "--repeats=1", cwd=tmp_path)
+    figure(r"bare PyTorch loop +" + NUMBER + " ms/step", report)
+    figure(r"vae_lightning +" + NUMBER + " ms/step", report)
+    assert re.search(r"added by the Lightning path: -?[0-9.]+ ms/step", report)
