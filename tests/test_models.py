@@ -1,8 +1,11 @@
 import math
 
+import lightning as L
 import pytest
 import torch
+from lightning.pytorch.loggers import CSVLogger
 from torch.distributions import Normal, kl_divergence
+from torch.utils.data import DataLoader, TensorDataset
 
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import ConvVAE, VAELitModule, gaussian_kl_per_dim
@@ -123,3 +126,28 @@ def test_elbo_terms_use_the_decoder_output_for_the_sampled_z():
     out = model(x)
     torch.testing.assert_close(recon, model.likelihood.neg_log_likelihood(out.logits, x))
     torch.testing.assert_close(kl_per_dim, gaussian_kl_per_dim(out.mu, out.log_var))
+
+
+class _StepLosses(L.Callback):
+    """Every training step's loss and batch size, as the module returned them."""
+
+    def __init__(self) -> None:
+        self.losses: list[tuple[float, int]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.losses.append((float(outputs["loss"]), len(batch[0])))
+
+
+@pytest.mark.parametrize("log_every_n_steps", [1, 2, 50])
+def test_logging_once_per_interval_keeps_the_epoch_mean_of_every_step(log_every_n_steps, tmp_path):
+    torch.manual_seed(0)
+    images = torch.rand(10, 1, 8, 8)
+    loader = DataLoader(TensorDataset(images, torch.zeros(10, dtype=torch.long)), batch_size=4)  # 4, 4, 2 images
+    steps = _StepLosses()
+    trainer = L.Trainer(max_epochs=2, logger=CSVLogger(tmp_path), log_every_n_steps=log_every_n_steps,
+                        callbacks=[steps], enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.fit(VAELitModule(image_shape=(1, 8, 8), latent_dim=2, channels=(4,), hidden_dim=8), loader)
+    last_epoch = steps.losses[-3:]
+    expected = sum(loss * n for loss, n in last_epoch) / sum(n for _, n in last_epoch)
+    assert trainer.callback_metrics["train/loss_epoch"].item() == pytest.approx(expected, rel=1e-5)

@@ -69,6 +69,7 @@ class VAELitModule(L.LightningModule):
         self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma)
         self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
         self.kl_per_dim = nn.ModuleDict({stage: PerDimensionMean(latent_dim) for stage in EVAL_STAGES})
+        self._train_window: tuple[Tensor | float, int] = (0.0, 0)  # training sums since the last logger write
 
     def build_vae(self) -> ConvVAE:
         """The network, from the saved hyper-parameters; a subclass adds its conditioning here."""
@@ -128,7 +129,7 @@ class VAELitModule(L.LightningModule):
         # are those of logging every step, and `train/*_step` is the mean since the previous write. That one host
         # read per interval is also where a non-finite loss is caught.
         sums = torch.stack([term.detach() for term in terms.values()]) * x.shape[0]
-        previous_sums, previous_images = getattr(self, "_train_window", (0.0, 0))
+        previous_sums, previous_images = self._train_window
         window_sums, window_images = previous_sums + sums, previous_images + x.shape[0]
         trainer = self._trainer  # None when called outside a Trainer: then every step is checked (and not logged)
         due = (trainer is None or trainer._logger_connector.should_update_logs
@@ -167,6 +168,9 @@ class VAELitModule(L.LightningModule):
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._shared_step(batch, "test")
+
+    def on_train_epoch_start(self) -> None:
+        self._train_window = (0.0, 0)  # an interrupted fit must not leave its sums to the next one
 
     def on_validation_epoch_start(self) -> None:
         self.kl_per_dim["val"].reset()
