@@ -6,9 +6,11 @@ The benchmarks run as scripts (`python benchmarks/<name>.py`), so they import th
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -38,6 +40,15 @@ class StepClock(L.Callback):
 
     def on_train_end(self, trainer, pl_module) -> None:
         self.times.append(self.clock())
+
+
+def benchmark_trainer(log_dir: str, callbacks: list[L.Callback], **limits: Any) -> L.Trainer:
+    """vae_lightning's training path as the CLI builds it, with TensorBoard logging, but without validation,
+    checkpoints, progress bar or summary, which would time something other than training; `limits` are
+    `max_steps`, `max_epochs` or `precision`."""
+    return L.Trainer(limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
+                     enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="benchmark"),
+                     callbacks=callbacks, accelerator="cpu", devices=1, **limits)
 
 
 def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:

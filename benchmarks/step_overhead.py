@@ -19,8 +19,7 @@ import time
 
 import lightning as L
 import torch
-from baseline import StepClock, bare_step, ready_datamodule
-from lightning.pytorch.loggers import TensorBoardLogger
+from baseline import StepClock, bare_step, benchmark_trainer, ready_datamodule
 
 from vae_lightning.data import ImageDataModule
 from vae_lightning.models import VAELitModule
@@ -52,11 +51,7 @@ def lightning_times(datamodule: ImageDataModule, steps: int, seed: int, log_dir:
     """CPU clock at each step of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
     clock = StepClock(time.process_time)
-    trainer = L.Trainer(
-        max_steps=steps, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="overhead"), callbacks=[clock],
-        accelerator="cpu", devices=1,
-    )
+    trainer = benchmark_trainer(log_dir, [clock], max_steps=steps)
     trainer.fit(VAELitModule(**TINY_MODEL), datamodule=datamodule)
     return clock.times
 

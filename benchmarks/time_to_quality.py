@@ -22,8 +22,7 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from baseline import bare_step, ready_datamodule
-from lightning.pytorch.loggers import TensorBoardLogger
+from baseline import bare_step, benchmark_trainer, ready_datamodule
 from omegaconf import OmegaConf
 
 import vae_lightning
@@ -127,12 +126,8 @@ def lightning_run(args: argparse.Namespace) -> Curve:
     L.seed_everything(args.seed, verbose=False)
     model = VAELitModule(lr=args.lr)
     with tempfile.TemporaryDirectory() as log_dir:
-        trainer = L.Trainer(
-            max_epochs=args.max_epochs, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-            enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="quality"), accelerator="cpu",
-            devices=1,
-        )
-        clock = QualityClock("lightning", datamodule, args.threshold, args.seed)
+        trainer = benchmark_trainer(log_dir, [], max_epochs=args.max_epochs)
+        clock = QualityClock("lightning", datamodule, args.threshold, args.seed)  # starts timing: after the set-up
         trainer.callbacks.append(StopAtQuality(clock))
         trainer.fit(model, datamodule=datamodule)
     return clock.curve

@@ -25,8 +25,14 @@ from collections.abc import Callable
 
 import lightning as L
 import torch
-from baseline import StepClock, bare_step, matmul_gflops, ready_datamodule, training_flops_per_image
-from lightning.pytorch.loggers import TensorBoardLogger
+from baseline import (
+    StepClock,
+    bare_step,
+    benchmark_trainer,
+    matmul_gflops,
+    ready_datamodule,
+    training_flops_per_image,
+)
 
 from vae_lightning.data import ImageDataModule
 from vae_lightning.models import VAELitModule
@@ -60,11 +66,7 @@ def lightning_path(datamodule: ImageDataModule, steps: int, seed: int, log_dir: 
     """Step times of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
     clock = StepClock()
-    trainer = L.Trainer(
-        max_steps=steps, limit_val_batches=0, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, logger=TensorBoardLogger(log_dir, name="bench"), callbacks=[clock],
-        accelerator="cpu", devices=1, precision=precision,
-    )
+    trainer = benchmark_trainer(log_dir, [clock], max_steps=steps, precision=precision)
     trainer.fit(VAELitModule(), datamodule=datamodule)
     return clock.times
 

@@ -79,6 +79,12 @@ def is_fraction(value: object, closed_right: bool = False) -> bool:
 
 ConfigRules = Mapping[str, tuple[Callable[[Any], bool], str]]
 
+MIN_IMAGE_SIZE = 8  # the smallest side an image is resized to; the encoder needs room to halve it
+
+NAME_RULE = (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory")
+IMAGE_SIZE_RULE = (lambda v: is_int(v) and v >= MIN_IMAGE_SIZE,
+                   f"an integer >= {MIN_IMAGE_SIZE}, the side of the square images in pixels (e.g. 64)")
+
 COMMON_RULES: ConfigRules = {
     "batch_size": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "eval_batch_size": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),

@@ -13,7 +13,14 @@ import torch
 from torchvision.datasets import CelebA
 from torchvision.datasets.utils import check_integrity
 
-from vae_lightning.data.base import InMemoryDataModule, InMemoryImages, is_int
+from vae_lightning.data.base import (
+    IMAGE_SIZE_RULE,
+    MIN_IMAGE_SIZE,
+    NAME_RULE,
+    InMemoryDataModule,
+    InMemoryImages,
+    is_int,
+)
 from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.data.decoded_cache import decoded_images
 from vae_lightning.data.sources import DATA_ENV_VAR
@@ -24,7 +31,6 @@ IMAGE_FOLDER = "img_align_celeba"
 ATTRIBUTES_FILE = "list_attr_celeba.txt"
 PARTITION_FILE = "list_eval_partition.txt"
 ALIGNED_WIDTH = 178  # the aligned photos are 178 × 218; a crop cannot be wider
-MIN_SIDE = 8
 PARTITIONS = {"train": 0, "val": 1, "test": 2}  # the codes of list_eval_partition.txt
 # (Google Drive file id, MD5, name) of each file, as torchvision lists them; the zip is the image folder, extracted.
 ARCHIVE = next(entry for entry in CelebA.file_list if entry[2].endswith(".zip"))
@@ -92,11 +98,10 @@ class CelebADataModule(InMemoryDataModule):
 
     config_rules = {
         "root": MNIST_FAMILY_RULES["root"],
-        "name": (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory"),
-        "image_size": (lambda v: is_int(v) and v >= MIN_SIDE,
-                       f"an integer >= {MIN_SIDE}, the side of the square images in pixels (e.g. 64)"),
-        "crop": (lambda v: is_int(v) and MIN_SIDE <= v <= ALIGNED_WIDTH,
-                 f"an integer from {MIN_SIDE} to {ALIGNED_WIDTH} (the width of the aligned photos), e.g. 140"),
+        "name": NAME_RULE,
+        "image_size": IMAGE_SIZE_RULE,
+        "crop": (lambda v: is_int(v) and MIN_IMAGE_SIZE <= v <= ALIGNED_WIDTH,
+                 f"an integer from {MIN_IMAGE_SIZE} to {ALIGNED_WIDTH} (the width of the aligned photos), e.g. 140"),
         "label_attribute": (lambda v: isinstance(v, str) and v != "", "one of the 40 CelebA attributes, e.g. Male"),
         "verify_checksums": (lambda v: isinstance(v, bool), "true or false"),
         "cache_dir": MNIST_FAMILY_RULES["cache_dir"],

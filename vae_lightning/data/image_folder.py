@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from vae_lightning.data.base import InMemoryDataModule, InMemoryImages, is_fraction, is_int
+from vae_lightning.data.base import IMAGE_SIZE_RULE, NAME_RULE, InMemoryDataModule, InMemoryImages, is_fraction
 from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.data.decoded_cache import decoded_images
 from vae_lightning.errors import DataError
@@ -21,7 +21,6 @@ from vae_lightning.errors import DataError
 log = logging.getLogger("vae_lightning.data")
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
-MIN_IMAGE_SIZE = 8
 TEST_SPLIT_OFFSET = 2  # seed offset of the test split; the base uses 0 (validation) and 1 (hidden labels)
 
 
@@ -102,9 +101,8 @@ class ImageFolderDataModule(InMemoryDataModule):
     config_rules = {
         "path": (lambda v: isinstance(v, str) and v != "",
                  "the folder of your images, e.g. data.path=/your/images (one sub-folder per class)"),
-        "name": (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory"),
-        "image_size": (lambda v: is_int(v) and v >= MIN_IMAGE_SIZE,
-                       f"an integer >= {MIN_IMAGE_SIZE}, the side of the square images in pixels (e.g. 64)"),
+        "name": NAME_RULE,
+        "image_size": IMAGE_SIZE_RULE,
         "grayscale": (lambda v: isinstance(v, bool), "true (one grey channel) or false (RGB)"),
         "test_fraction": (is_fraction, "a number in (0, 1)"),
         "cache_dir": MNIST_FAMILY_RULES["cache_dir"],

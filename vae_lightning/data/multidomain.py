@@ -7,14 +7,13 @@ chosen with `seed`, so no domain dominates the loss.
 """
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from vae_lightning.data.base import InMemoryDataModule, InMemoryImages, concatenate
-from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, read_official_splits, resolve_cache_dir
-from vae_lightning.data.sources import DATASETS, locate_dataset
+from vae_lightning.data.base import NAME_RULE, InMemoryDataModule, InMemoryImages, concatenate
+from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, ImageDataModule
+from vae_lightning.data.sources import DATASETS
 
 LABELS = ("class", "domain")
 
@@ -23,7 +22,7 @@ class MultiDomainDataModule(InMemoryDataModule):
     """The union of `domains` (names of MNIST-family datasets), with domain indices in the order given."""
 
     config_rules = {
-        "name": (lambda v: isinstance(v, str) and v != "", "a non-empty name for the run directory"),
+        "name": NAME_RULE,
         "domains": (
             lambda v: isinstance(v, list | tuple) and len(v) >= 2 and len(set(v)) == len(v)
             and all(d in DATASETS for d in v),
@@ -46,9 +45,9 @@ class MultiDomainDataModule(InMemoryDataModule):
         **common: Any,
     ) -> None:
         super().__init__(**common)
-        self.specs = [DATASETS[domain] for domain in domains]
-        self.root = Path(root).expanduser().resolve()
-        self.cache_dir = resolve_cache_dir(cache_dir)
+        # One single-dataset module per domain finds (and validates) its files once and reads its official splits.
+        self.sources = [ImageDataModule(domain, root=root, download=download, cache_dir=cache_dir)
+                        for domain in domains]
 
     @property
     def domain_names(self) -> tuple[str, ...]:
@@ -58,19 +57,18 @@ class MultiDomainDataModule(InMemoryDataModule):
     def class_names(self) -> tuple[str, ...]:
         if self.hparams.label == "domain":
             return self.domain_names
-        return tuple(f"{spec.name}:{name}" for spec in self.specs for name in spec.class_names)
+        return tuple(f"{source.hparams.name}:{name}" for source in self.sources for name in source.class_names)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
-        return self.specs[0].image_shape
+        return self.sources[0].image_shape
 
     def prepare_data(self) -> None:
-        for spec in self.specs:
-            locate_dataset(spec, self.root, self.cache_dir, self.hparams.download)
+        for source in self.sources:
+            source.prepare_data()
 
     def load_splits(self) -> dict[str, InMemoryImages]:
-        per_domain = [read_official_splits(spec, locate_dataset(spec, self.root, self.cache_dir,
-                                                                self.hparams.download)) for spec in self.specs]
+        per_domain = [source.load_splits() for source in self.sources]
         splits = {}
         for split in ("train", "test"):
             size = min(len(domain[split]) for domain in per_domain) if self.hparams.balance else None
@@ -83,7 +81,7 @@ class MultiDomainDataModule(InMemoryDataModule):
         if size is not None and size < len(images):
             generator = torch.Generator().manual_seed(self.hparams.seed + domain)
             images = images.subset(torch.randperm(len(images), generator=generator)[:size].sort().values)
-        offset = sum(len(spec.class_names) for spec in self.specs[:domain])
+        offset = sum(len(source.class_names) for source in self.sources[:domain])
         domains = torch.full_like(images.labels, domain)
         labels = domains if self.hparams.label == "domain" else images.labels + offset
         return InMemoryImages(images.images, labels, domains)

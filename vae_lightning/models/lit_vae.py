@@ -123,20 +123,26 @@ class VAELitModule(L.LightningModule):
             self.log_dict(terms, on_epoch=True, batch_size=x.shape[0], sync_dist=True)
             self.kl_per_dim[stage].update(kl_per_dim)
             return loss
-        # A `self.log` call costs Lightning a walk over its metric's state, so four of them every step were most of
-        # the framework's host time (benchmarks/step_overhead.py). The training terms are instead summed on the
-        # device between two writes to the logger and logged once, weighted by the images they cover: epoch means
-        # are those of logging every step, and `train/*_step` is the mean since the previous write. That one host
-        # read per interval is also where a non-finite loss is caught.
-        sums = torch.stack([term.detach() for term in terms.values()]) * x.shape[0]
-        previous_sums, previous_images = self._train_window
-        window_sums, window_images = previous_sums + sums, previous_images + x.shape[0]
+        self._log_training_terms(terms, x.shape[0], step)
+        return loss
+
+    def _log_training_terms(self, terms: dict[str, Tensor], batch_size: int, step: int) -> None:
+        """Sum the training terms on the device and log them once per logger write, weighted by the images covered.
+
+        A `self.log` call costs Lightning a walk over its metric's state, so four of them every step were most of the
+        framework's host time (benchmarks/step_overhead.py). Epoch means equal those of logging every step, and
+        `train/*_step` is the mean since the previous write. That one host read per interval is also where a
+        non-finite loss is caught: at the latest on the epoch's last batch, before validation and checkpoints.
+        """
+        sums = torch.stack([term.detach() for term in terms.values()]) * batch_size
+        window_sums, window_images = self._train_window
+        window_sums, window_images = window_sums + sums, window_images + batch_size
         trainer = self._trainer  # None when called outside a Trainer: then every step is checked (and not logged)
         due = (trainer is None or trainer._logger_connector.should_update_logs
-               or trainer.is_last_batch or self.global_step + 1 == trainer.max_steps)  # before validation, checkpoints
+               or trainer.is_last_batch or self.global_step + 1 == trainer.max_steps)
         if not due:
             self._train_window = (window_sums, window_images)
-            return loss
+            return
         self._train_window = (0.0, 0)
         means = window_sums / window_images
         if not torch.isfinite(means).all():
@@ -146,10 +152,9 @@ class VAELitModule(L.LightningModule):
         if self.kl_schedule.kind != "constant":
             self.log_dict({"train/kl_weight": self.kl_schedule.weight(step),
                            "train/capacity": self.kl_schedule.capacity(step)}, on_step=True, on_epoch=False)
-        return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        return self._shared_step(batch, "train")  # which stops a diverged run before its epoch ends
+        return self._shared_step(batch, "train")
 
     def _divergence_message(self, loss: Tensor) -> str:
         checkpoint = self.trainer.checkpoint_callback
