@@ -14,13 +14,13 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
-from vae_lightning.data import ImageDataModule
+from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.models import VAELitModule
 
 
-def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0) -> ImageDataModule:
+def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0) -> MNISTFamilyDataModule:
     """FashionMNIST found under `root` (never downloaded), set up; a fresh one restarts the seeded batch order."""
-    datamodule = ImageDataModule("fashion", root=root, batch_size=batch_size, loader=loader, download=False,
+    datamodule = MNISTFamilyDataModule("fashion", root=root, batch_size=batch_size, loader=loader, download=False,
                                  seed=seed)
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -53,8 +53,7 @@ def benchmark_trainer(log_dir: str, callbacks: list[L.Callback], **limits: Any) 
 
 def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:
     """One optimiser step on the β = 1 negative ELBO with no framework around it; returns the loss."""
-    recon, kl_per_dim = model.elbo_terms(x)
-    loss = (recon + kl_per_dim.sum(1)).mean()
+    loss = model.objective(x, None, None)["neg_elbo"]
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -65,8 +64,7 @@ def training_flops_per_image(batch_size: int) -> float:
     """Forward + backward FLOPs of one training step of the default model per image, by PyTorch's FLOP counter."""
     model = VAELitModule()
     with FlopCounterMode(display=False) as counter:
-        recon, kl_per_dim = model.elbo_terms(torch.rand(batch_size, 1, 28, 28))
-        (recon + kl_per_dim.sum(1)).mean().backward()
+        model.objective(torch.rand(batch_size, 1, 28, 28), None, None)["neg_elbo"].backward()
     return counter.get_total_flops() / batch_size
 
 

@@ -21,7 +21,7 @@ import lightning as L
 import torch
 from baseline import StepClock, bare_step, benchmark_trainer, ready_datamodule
 
-from vae_lightning.data import ImageDataModule
+from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.models import VAELitModule
 
 TINY_MODEL = {"latent_dim": 4, "channels": [4, 8], "hidden_dim": 16}
@@ -32,7 +32,7 @@ def cpu_ms_per_step(times: list[float], warmup: int) -> float:
     return 1e3 * (times[-1] - times[warmup]) / (len(times) - 1 - warmup)
 
 
-def bare_times(datamodule: ImageDataModule, steps: int, seed: int) -> list[float]:
+def bare_times(datamodule: MNISTFamilyDataModule, steps: int, seed: int) -> list[float]:
     """CPU clock at each step of the bare loop, fed by the same DataLoader as the Lightning path."""
     torch.manual_seed(seed)
     model = VAELitModule(**TINY_MODEL)
@@ -47,7 +47,7 @@ def bare_times(datamodule: ImageDataModule, steps: int, seed: int) -> list[float
     return [*times, time.process_time()]
 
 
-def lightning_times(datamodule: ImageDataModule, steps: int, seed: int, log_dir: str) -> list[float]:
+def lightning_times(datamodule: MNISTFamilyDataModule, steps: int, seed: int, log_dir: str) -> list[float]:
     """CPU clock at each step of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
     clock = StepClock(time.process_time)

@@ -4,7 +4,7 @@ Trains the default model on FashionMNIST for a fixed number of steps in each of 
 times in one process so all of them see the same machine state:
 
   (a) bare   a hand-written PyTorch loop over in-memory tensors (the floor any framework is measured against)
-  (b) ours   VAELitModule + ImageDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
+  (b) ours   VAELitModule + MNISTFamilyDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
   (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision")
   (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (with --bf16)
 
@@ -34,7 +34,7 @@ from baseline import (
     training_flops_per_image,
 )
 
-from vae_lightning.data import ImageDataModule
+from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.models import VAELitModule
 
 
@@ -45,7 +45,7 @@ def window_rates(times: list[float], batch_size: int, warmup: int, window: int) 
     return [window * batch_size / (times[start + window] - times[start]) for start in starts]
 
 
-def bare_loop(datamodule: ImageDataModule, steps: int, seed: int) -> list[float]:
+def bare_loop(datamodule: MNISTFamilyDataModule, steps: int, seed: int) -> list[float]:
     """Step times of the same model and objective with no framework around it, batches cut from in-memory tensors."""
     torch.manual_seed(seed)
     model = VAELitModule()
@@ -61,7 +61,7 @@ def bare_loop(datamodule: ImageDataModule, steps: int, seed: int) -> list[float]
     return [*times, time.perf_counter()]
 
 
-def lightning_path(datamodule: ImageDataModule, steps: int, seed: int, log_dir: str,
+def lightning_path(datamodule: MNISTFamilyDataModule, steps: int, seed: int, log_dir: str,
                    precision: str = "32-true") -> list[float]:
     """Step times of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
@@ -71,7 +71,7 @@ def lightning_path(datamodule: ImageDataModule, steps: int, seed: int, log_dir: 
     return clock.times
 
 
-def loader_images_per_second(datamodule: ImageDataModule, batches: int) -> float:
+def loader_images_per_second(datamodule: MNISTFamilyDataModule, batches: int) -> float:
     """Images/second of the training DataLoader alone: the data path without the model."""
     loader = datamodule.train_dataloader()
     batches = min(batches, len(loader))

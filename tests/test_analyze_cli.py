@@ -40,7 +40,7 @@ def test_every_figure_is_written_as_a_png(analysed_run):
 def test_numbers_state_split_and_sample_size_and_agree(analysed_run):
     run_dir, _ = analysed_run
     metrics = json.loads((run_dir / "analysis" / "metrics.json").read_text())
-    elbo, iwae = metrics["elbo"], metrics["iwae"]
+    elbo, iwae = metrics["objective"], metrics["iwae"]
     assert (elbo["split"], elbo["num_images"]) == ("test", 32)
     assert (iwae["split"], iwae["num_images"], iwae["num_samples"]) == ("test", 20, 5)
     assert elbo["neg_elbo"] == pytest.approx(elbo["recon"] + elbo["kl"])

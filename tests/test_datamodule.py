@@ -5,9 +5,9 @@ import torch
 from hydra.utils import instantiate
 
 from tests.data_helpers import write_idx_dataset
-from vae_lightning.data import ImageDataModule
-from vae_lightning.data.datamodule import InMemoryImages
+from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.data.idx import read_idx
+from vae_lightning.data.mnist_family import InMemoryImages
 from vae_lightning.errors import ConfigError, DataError
 
 N_TRAIN, N_TEST = 64, 32
@@ -23,9 +23,9 @@ def data_root(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def make_datamodule(data_root, tmp_path):
-    def make(**overrides) -> ImageDataModule:
+    def make(**overrides) -> MNISTFamilyDataModule:
         args = {"name": "fashion", "root": str(data_root), "cache_dir": str(tmp_path / "cache"), "download": False}
-        datamodule = ImageDataModule(**(args | overrides))
+        datamodule = MNISTFamilyDataModule(**(args | overrides))
         datamodule.prepare_data()
         datamodule.setup("fit")
         return datamodule
@@ -136,29 +136,29 @@ def test_fixed_batch_rejects_unknown_split_and_oversized_n(make_datamodule):
 
 def test_loaders_before_setup_raise_a_data_error(data_root):
     with pytest.raises(DataError, match="setup"):
-        ImageDataModule(name="fashion", root=str(data_root), download=False).train_dataloader()
+        MNISTFamilyDataModule(name="fashion", root=str(data_root), download=False).train_dataloader()
 
 
 def test_single_item_matches_the_same_row_of_a_batch():
     dataset = InMemoryImages(torch.arange(2 * 4 * 4, dtype=torch.uint8).reshape(2, 1, 4, 4), torch.tensor([3, 8]))
     image, label = dataset[1]
-    batch_images, batch_labels = dataset.__getitems__([1])
+    batch_images, batch_labels = dataset.batch([1])
     assert torch.equal(image, batch_images[0]) and label == batch_labels[0] == 8
     assert image.shape == (1, 4, 4) and image.max().item() == pytest.approx(31 / 255)
 
 
 def test_class_names_and_image_shape_come_from_the_dataset():
-    datamodule = ImageDataModule(name="mnist", download=False)
+    datamodule = MNISTFamilyDataModule(name="mnist", download=False)
     assert datamodule.class_names == tuple("0123456789") and datamodule.image_shape == (1, 28, 28)
 
 
 def test_relative_root_is_resolved_against_the_working_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert ImageDataModule(name="fashion", root="data").root == tmp_path / "data"
+    assert MNISTFamilyDataModule(name="fashion", root="data").root == tmp_path / "data"
 
 
 def test_hydra_instantiate_builds_the_datamodule_from_config(data_root, tmp_path):
-    config = {"_target_": "vae_lightning.data.ImageDataModule", "name": "fashion", "root": str(data_root),
+    config = {"_target_": "vae_lightning.data.MNISTFamilyDataModule", "name": "fashion", "root": str(data_root),
               "cache_dir": str(tmp_path), "download": False, "batch_size": 4}  # fmt: skip
     datamodule = instantiate(config)
     datamodule.setup("fit")
@@ -182,5 +182,5 @@ def test_hydra_instantiate_builds_the_datamodule_from_config(data_root, tmp_path
 )
 def test_bad_config_value_raises_config_error_naming_the_key(key, value, allowed):
     with pytest.raises(ConfigError) as caught:
-        ImageDataModule(**({"name": "fashion"} | {key: value}))
+        MNISTFamilyDataModule(**({"name": "fashion"} | {key: value}))
     assert f"data.{key}={value!r}" in str(caught.value) and allowed in str(caught.value)

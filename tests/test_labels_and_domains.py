@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from tests.data_helpers import write_idx_dataset
-from vae_lightning.data import ImageDataModule, MultiDomainDataModule
+from vae_lightning.data import MNISTFamilyDataModule, MultiDomainDataModule
 from vae_lightning.data.base import HIDDEN_LABEL
 
 MNIST_TRAIN, FASHION_TRAIN, N_TEST = 40, 80, 20
@@ -28,8 +28,8 @@ def _ready(datamodule):
 
 @pytest.fixture
 def fashion(data_root, tmp_path):
-    def make(**overrides) -> ImageDataModule:
-        return _ready(ImageDataModule(**({"name": "fashion", "root": str(data_root), "download": False,
+    def make(**overrides) -> MNISTFamilyDataModule:
+        return _ready(MNISTFamilyDataModule(**({"name": "fashion", "root": str(data_root), "download": False,
                                            "cache_dir": str(tmp_path / "cache"), "val_fraction": 0.2} | overrides)))
     return make
 

@@ -54,7 +54,7 @@ def test_classifier_sweep_reports_accuracy_per_beta_and_labeled_fraction(tiny_da
         test = json.loads((point / "metrics.json").read_text())["test"]
         analysis = json.loads((point / "analysis" / "metrics.json").read_text())
         assert 0 <= test["accuracy"] <= 1 and test["ce"] > 0
-        assert analysis["classifier"]["accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
+        assert analysis["objective"]["accuracy"] == pytest.approx(test["accuracy"], abs=1e-6)
     result = run_cli("vae_lightning.report", "sweep=sweep", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     with (tmp_path / "sweep" / "report" / "by_beta.csv").open() as handle:
@@ -62,7 +62,7 @@ def test_classifier_sweep_reports_accuracy_per_beta_and_labeled_fraction(tiny_da
     assert groups == [("data.labeled_fraction=0.2", 1.0), ("data.labeled_fraction=0.2", 4.0),
                       ("data.labeled_fraction=1", 1.0), ("data.labeled_fraction=1", 4.0)]
     summary = (tmp_path / "sweep" / "report" / "summary.md").read_text()
-    assert "With `data.labeled_fraction=0.2`:" in summary and "classifier acc." in summary
+    assert "With `data.labeled_fraction=0.2`:" in summary and "classifier head accuracy" in summary
 
 
 def test_a_conditional_model_on_two_domains_generates_in_a_chosen_domain(tmp_path):

@@ -71,8 +71,7 @@ def test_learned_sigma_is_a_parameter_and_fixed_sigma_is_not():
 
 def test_gradients_reach_encoder_through_the_reparameterised_sample():
     model = VAELitModule(latent_dim=4)
-    recon, kl_per_dim = model.elbo_terms(torch.rand(8, 1, 28, 28))
-    (recon + kl_per_dim.sum(1)).mean().backward()
+    model.objective(torch.rand(8, 1, 28, 28), None, 0)["loss"].backward()
     encoder_grads = [p.grad for p in model.vae.encoder.parameters()]
     assert all(g is not None and torch.isfinite(g).all() for g in encoder_grads)
     assert sum(g.abs().sum() for g in encoder_grads) > 0
@@ -96,8 +95,7 @@ def test_training_steps_stay_finite_across_beta_and_latent_size(beta, latent_dim
     x = torch.rand(16, 1, 28, 28)
     for _ in range(20):
         optimizer.zero_grad()
-        recon, kl_per_dim = model.elbo_terms(x)
-        loss = (recon + beta * kl_per_dim.sum(1)).mean()
+        loss = model.objective(x, None, 0)["loss"]
         loss.backward()
         optimizer.step()
     assert torch.isfinite(loss)
@@ -116,16 +114,20 @@ def test_invalid_hyperparameters_name_the_config_key(key, kwargs):
         VAELitModule(**kwargs)
 
 
-def test_elbo_terms_use_the_decoder_output_for_the_sampled_z():
+def test_objective_terms_use_the_decoder_output_for_the_sampled_z():
     torch.manual_seed(0)
-    model = VAELitModule(latent_dim=4)
+    model = VAELitModule(latent_dim=4, beta=3.0)
     x = torch.rand(6, 1, 28, 28)
     torch.manual_seed(1)
-    recon, kl_per_dim = model.elbo_terms(x)
+    terms = model.objective(x, None, None)
     torch.manual_seed(1)
     out = model(x)
-    torch.testing.assert_close(recon, model.likelihood.neg_log_likelihood(out.logits, x))
-    torch.testing.assert_close(kl_per_dim, gaussian_kl_per_dim(out.mu, out.log_var))
+    recon = model.likelihood.neg_log_likelihood(out.logits, x)
+    kl_per_dim = gaussian_kl_per_dim(out.mu, out.log_var)
+    torch.testing.assert_close(terms["recon"], recon.mean())
+    torch.testing.assert_close(terms["kl_per_dim"], kl_per_dim.mean(0))
+    torch.testing.assert_close(terms["neg_elbo"], (recon + kl_per_dim.sum(1)).mean())
+    torch.testing.assert_close(terms["loss"], (recon + 3.0 * kl_per_dim.sum(1)).mean())
 
 
 class _StepLosses(L.Callback):

@@ -5,7 +5,7 @@ import os
 import lightning as L
 import pytest
 
-from vae_lightning.data import ImageDataModule
+from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.models import VAELitModule
 
 DATA_ROOT = os.environ.get("VAE_LIGHTNING_DATA")
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(
 
 def test_fashion_validation_neg_elbo_falls_well_below_its_start(tmp_path):
     L.seed_everything(0, verbose=False)
-    datamodule = ImageDataModule("fashion", root=DATA_ROOT, cache_dir=str(tmp_path / "cache"), download=False)
+    datamodule = MNISTFamilyDataModule("fashion", root=DATA_ROOT, cache_dir=str(tmp_path / "cache"), download=False)
     model = VAELitModule()
     trainer = L.Trainer(max_steps=150, limit_val_batches=4, num_sanity_val_steps=0, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")

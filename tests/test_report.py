@@ -16,8 +16,8 @@ from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, 
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.aggregate import by_beta
 from vae_lightning.reporting.collect import SweepError, collect
-from vae_lightning.reporting.points import SweepOverrides, expand_points, rerun_sweep_command
-from vae_lightning.reporting.summary import render_summary
+from vae_lightning.reporting.sweep_points import SweepOverrides, expand_points, rerun_sweep_command
+from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import active_smoothness, markdown_table, table_rows
 
 SMALL_ANALYSIS = (
@@ -201,7 +201,8 @@ def test_missing_points_are_matched_by_value_not_by_folder_name(tmp_path):
     missing = sorted((run.beta, run.seed, run.overrides[0]) for run in sweep.runs if run.status == "missing")
     assert missing == [(0.5, 1, "model.beta=0.5"), (4.0, 0, "model.beta=4")]
     assert sweep.rerun_command.startswith(f"python -m vae_lightning.train -m hydra.sweep.dir={tmp_path} ")
-    assert "- β = 4, seed 0: **missing** (no run folder): never started" in render_summary(sweep, table_rows(sweep))
+    summary = render_sweep_summary(sweep, table_rows(sweep))
+    assert "- β = 4, seed 0: **missing** (no run folder): never started" in summary
 
 
 def test_a_sweep_that_cannot_be_enumerated_lists_no_missing_points(tmp_path):
@@ -282,7 +283,7 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
     make_run(tmp_path / "b", beta=2, seed=0, analysis={**analysis, "active_units": {"count": 1}})
     make_run(tmp_path / "c", beta=4, seed=0, neg_elbo=90.0, kl=20.0)
     sweep = collect(tmp_path)
-    summary = render_summary(sweep, table_rows(sweep))
+    summary = render_sweep_summary(sweep, table_rows(sweep))
     assert "Lowest test negative ELBO: β = 4 (mean of 1 seed): 90.00 nats/image." in summary
     assert (
         "From β = 1 to β = 4, the KL (rate) goes from 10.00 to 20.00 nats/image, reconstruction from 90.00 to "

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from vae_lightning.analysis.run_loading import resolve_target, restore_datamodule, restore_model
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models import VAELitModule
+from vae_lightning.run_loading import resolve_target, restore_datamodule, restore_model
 
 
 def _touch(path):

@@ -10,28 +10,24 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
-from vae_lightning.analysis.numbers import compute_numbers, encode_splits
+from vae_lightning.analysis.analysis_summary import render_analysis_summary
+from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
-from vae_lightning.analysis.run_loading import open_run
-from vae_lightning.analysis.summary import render_summary
 from vae_lightning.atomic import write_json_atomic
 from vae_lightning.commands import run_cli
-from vae_lightning.errors import ConfigError, VAELightningError, exit_with
-
-DEVICES = ("auto", "cpu", "cuda")
+from vae_lightning.errors import VAELightningError, exit_with
+from vae_lightning.models.vae import import_path
+from vae_lightning.run_loading import open_run
 
 
 def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     """Run the whole analysis of `cfg.run`; returns the output folder and what it writes to its metrics.json."""
-    target, model, datamodule = open_run(cfg.run, cfg.checkpoint, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
-                                         eval_batch_size=cfg.data.eval_batch_size, download=False)
-    model.to(pick_device(cfg.device))
-    datamodule.prepare_data()
-    datamodule.setup("test")
+    target, model, datamodule = open_run(
+        cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
+        eval_batch_size=cfg.data.eval_batch_size, download=False)
     target.output_dir.mkdir(parents=True, exist_ok=True)
     print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}; results go to {target.output_dir}")
 
@@ -40,12 +36,13 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,
-        **compute_numbers(model, datamodule, encoded, cfg),
+        "model": import_path(type(model)),
+        **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
     }
     print("Drawing figures …", flush=True)
     with SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
-        summary = render_summary(metrics)
+        summary = render_analysis_summary(metrics)
         writer.add_text("analysis/summary", summary)
     write_json_atomic(target.output_dir / "metrics.json", metrics)
     (target.output_dir / "summary.md").write_text(summary)
@@ -64,21 +61,13 @@ def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfi
     return OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"run={run}", *overrides]))
 
 
-def pick_device(name: str) -> torch.device:
-    if name not in DEVICES:
-        raise ConfigError(f"device={name!r} is not allowed: use one of {', '.join(DEVICES)}.")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("device=cuda was asked for but no CUDA GPU is visible; use device=auto or device=cpu.")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
-
-
 @hydra.main(version_base="1.3", config_path="conf", config_name="analyze")
 def main(cfg: DictConfig) -> None:
     try:
         output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
         exit_with(error)
-    print(render_summary(metrics))
+    print(render_analysis_summary(metrics))
     print(f"Analysis written to {output_dir}")
 
 

@@ -9,6 +9,7 @@ import torch
 
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.conv_vae import derived_channels
+from vae_lightning.run_keys import RELOCATABLE_DATA_KEYS
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -60,10 +61,6 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
         )
 
 
-# Data settings that may differ when a run is continued: where the files are, and how they are read or evaluated.
-# Every other data setting changes what the run trains on.
-NON_TRAINING_DATA_KEYS = ("root", "path", "cache_dir", "download", "num_workers", "eval_batch_size", "loader")
-
 
 def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: dict[str, Any],
                    data_hparams: dict[str, Any]) -> None:
@@ -73,7 +70,7 @@ def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: 
     differing = [f"model.{key}: run {saved_model[key]!r} vs command {value!r}" for key, value in model_hparams.items()
                  if key in saved_model and list_or_value(saved_model[key]) != list_or_value(value)]
     differing += [f"data.{key}: run {saved_data[key]!r} vs command {value!r}" for key, value in data_hparams.items()
-                  if key not in NON_TRAINING_DATA_KEYS and key in saved_data
+                  if key not in RELOCATABLE_DATA_KEYS and key in saved_data
                   and list_or_value(saved_data[key]) != list_or_value(value)]
     if differing:
         raise CheckpointError(

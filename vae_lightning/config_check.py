@@ -11,7 +11,7 @@ import dataclasses
 import inspect
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
@@ -20,7 +20,7 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.building import build, build_model, constructor_parameters
+from vae_lightning.building import build, build_model, constructor_parameters, supplied_by_code
 from vae_lightning.errors import ConfigError
 
 
@@ -62,19 +62,16 @@ class RunSchema:
     threads: int | None
 
 
-# Arguments the code passes itself when it builds a group's class, so they are not settings of that group.
-SUPPLIED_BY_CODE = {"data": (), "model": ("image_shape", "num_classes", "optimizer", "lr", "weight_decay")}
-
 _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
 
 
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key, its value and what is allowed; return quietly otherwise."""
-    groups = (*SUPPLIED_BY_CODE, "optimizer", "trainer", "logger", "callbacks")
+    groups = ("data", "model", "optimizer", "trainer", "logger", "callbacks")
     check_against_schema({key: cfg[key] for key in cfg if key not in groups}, RunSchema, prefix="")
     check_against_schema(cfg.optimizer, OptimizerSchema, prefix="optimizer.")
-    for group, supplied in SUPPLIED_BY_CODE.items():
-        check_against_class(cfg[group], prefix=f"{group}.", supplied_by_code=supplied)
+    check_against_class(cfg.data, prefix="data.")
+    check_against_class(cfg.model, prefix="model.", supplied_by_code=supplied_by_code)
     check_against_schema(cfg.trainer, TrainerSchema, prefix="trainer.", extra_keys_allowed=True)
     # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
     check_against_signature(cfg.trainer, prefix="trainer.")
@@ -107,7 +104,8 @@ def check_against_schema(node: Mapping[str, Any], schema: type | Mapping[str, An
             raise ConfigError(f"{prefix}{key}={value!r} is not allowed: it must be {_describe(expected)}.")
 
 
-def check_against_class(node: DictConfig, prefix: str, supplied_by_code: tuple[str, ...] = ()) -> None:
+def check_against_class(node: DictConfig, prefix: str,
+                        supplied_by_code: Callable[[type], tuple[str, ...]] = lambda cls: ()) -> None:
     """A group of our own classes: its keys are the arguments of its `_target_`, typed by their annotations, so a
     new model or data module is checked the moment it exists, with no schema to keep in step."""
     target = _target_class(node, prefix)
@@ -116,7 +114,7 @@ def check_against_class(node: DictConfig, prefix: str, supplied_by_code: tuple[s
         if "__init__" in vars(klass):
             hints |= typing.get_type_hints(klass.__init__)
     fields = {"_target_": str} | {name: hints.get(name, Any) for name in constructor_parameters(target)
-                                  if name not in supplied_by_code}
+                                  if name not in supplied_by_code(target)}
     check_against_schema(node, fields, prefix, all_required=False)
 
 
@@ -146,7 +144,7 @@ def check_against_signature(node: DictConfig, prefix: str) -> None:
 
 def check_values(cfg: DictConfig) -> None:
     """Build the data module, the model and the trainer without data or output, so their own rules run now."""
-    build_model(cfg, build(cfg.data))  # the data module knows its image shape and classes before reading data
+    build_model(cfg.model, cfg.optimizer, build(cfg.data))  # data modules know what models need before any read
     _check_trainer(cfg.trainer)
 
 

@@ -14,11 +14,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
+import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
-from vae_lightning.reporting.backfill import analyse_missing
 from vae_lightning.reporting.collect import Sweep, SweepError, collect
 from vae_lightning.reporting.figures import metrics_vs_beta, rate_distortion
 from vae_lightning.reporting.hparams import write_sessions
@@ -29,8 +29,9 @@ from vae_lightning.reporting.images import (
     samples_strips,
     traversal_comparison,
 )
-from vae_lightning.reporting.summary import render_summary
-from vae_lightning.reporting.table import markdown_table, table_rows, write_csv
+from vae_lightning.reporting.missing_analyses import analyse_missing
+from vae_lightning.reporting.sweep_summary import render_sweep_summary
+from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
 
 
 def report(cfg: DictConfig) -> tuple[Path, str]:
@@ -53,18 +54,21 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
     write_sessions(sweep, cfg.hparams.subdir, cfg.hparams.exclude)
     with SummaryWriter(str(output_dir / "tensorboard")) as writer:
-        left_out = draw_figures(sweep, rows, cfg, Publisher(output_dir, writer, "report")) if sweep.finished else []
-        summary = render_summary(sweep, rows, left_out)
+        terms = model_terms(sweep)
+        left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
+                    if sweep.finished else [])
+        summary = render_sweep_summary(sweep, rows, terms, left_out)
         writer.add_text("report/summary", summary)
     (output_dir / "summary.md").write_text(summary)
     return output_dir, summary
 
 
-def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], cfg: DictConfig, publish: Publisher) -> list[str]:
+def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str], cfg: DictConfig,
+                 publish: Publisher) -> list[str]:
     """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
     of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
     publish("rate_distortion", rate_distortion(rows))
-    publish("metrics_vs_beta", metrics_vs_beta(rows))
+    publish("metrics_vs_beta", metrics_vs_beta(rows, terms))
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     decoded, left_out = [], []
     for run in representative_runs(sweep.runs):

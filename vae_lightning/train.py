@@ -17,6 +17,7 @@ from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analyze import analysis_config, analyze
 from vae_lightning.atomic import write_json_atomic
 from vae_lightning.building import build, build_model
@@ -25,6 +26,8 @@ from vae_lightning.checkpoints import check_compatible, check_same_run, load_che
 from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import VAELightningError
+from vae_lightning.models.vae import import_path
+from vae_lightning.registry import PACKAGE
 from vae_lightning.run_state import (
     FAILURE_FILE,
     clear_failure,
@@ -56,7 +59,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
-    model = build_model(cfg, datamodule)
+    model = build_model(cfg.model, cfg.optimizer, datamodule)
     ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
     callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
@@ -68,8 +71,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
-    metrics = collect_test_metrics(results, latent_dim=model.hparams.latent_dim)
+    metrics = collect_test_metrics(results)
     metrics.update(
+        model=import_path(type(model)),
+        term_descriptions=dict(model.term_descriptions),
         dataset=datamodule.hparams.name,
         num_test_images=datamodule.num_images("test"),
         checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,
@@ -82,9 +87,16 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     )
     if is_main_process():
         if cfg.analyze and best:
-            analyze(analysis_config(run_dir, [*cfg.analysis, f"seed={cfg.seed}"]))
+            analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
+                                              f"seed={cfg.seed}"]))
         write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
     return metrics
+
+
+def own_packages(cfg: DictConfig) -> list[str]:
+    """The packages outside vae_lightning whose model or data classes this run was configured with: the user chose
+    to run them, so the run's own analysis may import them again from its checkpoint."""
+    return sorted({cfg[group]._target_.partition(".")[0] for group in ("model", "data")} - {PACKAGE})
 
 
 def is_main_process() -> bool:
@@ -109,15 +121,20 @@ def _relative_if_inside(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
-def collect_test_metrics(results: dict[str, float], latent_dim: int) -> dict[str, Any]:
-    """Regroup Lightning's flat `test/...` results into the terms of the objective and the per-dimension KL."""
-    # The objective's terms, and any other test number a model logs (a classifier's accuracy and cross-entropy).
+def collect_test_metrics(results: dict[str, float]) -> dict[str, Any]:
+    """Regroup Lightning's flat `test/...` results into the objective's terms (`test`) and one list per
+    per-dimension term (`test_kl_per_dim`, …), in dimension order."""
     terms = {key.removeprefix("test/"): value for key, value in results.items()
              if key.startswith("test/") and key.count("/") == 1}
+    per_dim: dict[str, dict[int, float]] = {}
+    for key, value in results.items():
+        if key.startswith("test/") and key.count("/") == 2:
+            _, name, dim = key.split("/")
+            per_dim.setdefault(name, {})[int(dim)] = value
     return {
         "units": "nats per image",
         "test": terms,
-        "test_kl_per_dim": [results[f"test/kl_per_dim/{d:02d}"] for d in range(latent_dim)],
+        **{f"test_{name}": [values[d] for d in sorted(values)] for name, values in per_dim.items()},
     }
 
 

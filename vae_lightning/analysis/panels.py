@@ -10,12 +10,11 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
+from vae_lightning import decoding
 from vae_lightning.analysis import plots as figures
-from vae_lightning.analysis.interpolation import interpolate
-from vae_lightning.analysis.numbers import traversal_numbers
+from vae_lightning.analysis.metrics import traversal_numbers
 from vae_lightning.analysis.representation import EncodedSplit
 from vae_lightning.analysis.smoothness import traversal_smoothness
-from vae_lightning.analysis.traversal import traversal_latents
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAELitModule
 
@@ -24,11 +23,11 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
                 metrics: dict[str, Any], cfg: DictConfig, output_dir: Path, writer: SummaryWriter) -> dict[str, Any]:
     """Write every figure; returns the traversal smoothness numbers, which come from the traversal images.
 
-    A conditional model decodes every code under its image's own label (the traversals are then per class), draws
-    its samples as a class × draw grid, and interpolates the condition along with z. Multi-domain data adds latent
-    maps coloured by domain and interpolations between domains."""
+    `cfg` is the analysis config's figure settings (traversal, samples, reconstructions, interpolation, latent_map,
+    active_units and seed). Decoding follows `vae_lightning.decoding`'s rule for a conditional model's labels.
+    Multi-domain data adds latent maps coloured by domain and interpolations between domains."""
     test = encoded["test"]
-    kl_per_dim = torch.tensor(metrics["elbo"]["kl_per_dim"])
+    kl_per_dim = torch.tensor(metrics["objective"]["kl_per_dim"])
     mu_variance = torch.tensor(metrics["active_units"]["mu_variance"])
     active = mu_variance > cfg.active_units.threshold
     dims = torch.argsort(kl_per_dim, descending=True).tolist()
@@ -37,8 +36,7 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
 
     bases = _first_of_each_class(test.labels, cfg.traversal.num_base_images)
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
-    traversals = torch.stack([_decode(model, traversal_latents(test.mu[i].to(model.device), dims, offsets),
-                                      test.labels[i]) for i in bases])
+    traversals = torch.stack([decoding.traverse(model, test.mu[i], dims, offsets, test.labels[i]) for i in bases])
     for number, index in enumerate(bases):
         title = f"Traversals around test image {index} ({class_names[test.labels[index]]})"
         publish(f"traversal_{number}", figures.traversal_grid(traversals[number, : cfg.traversal.grid_dims],
@@ -48,22 +46,20 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
     figures.traversal_animation(traversals[0, : cfg.traversal.animation_dims], dims[: cfg.traversal.animation_dims],
                                 output_dir / "traversal.gif")
 
-    test_images = datamodule.split("test")
     per_class = _first_of_each_class(test.labels, len(class_names), per_class=cfg.reconstructions.per_class)
-    inputs = test_images.__getitems__(per_class)[0]
+    inputs = datamodule.split("test").batch(per_class)[0]
     publish("reconstructions", figures.reconstructions_by_class(
-        inputs, _decode(model, test.mu[per_class].to(model.device), test.labels[per_class]), test.labels[per_class],
+        inputs, decoding.decode(model, test.mu[per_class], test.labels[per_class]), test.labels[per_class],
         class_names, cfg.reconstructions.per_class))
 
     generator = torch.Generator().manual_seed(cfg.seed)
     prior_z = torch.randn(cfg.samples.count, model.hparams.latent_dim, generator=generator)
     if model.conditional:
         classes = chosen_classes(cfg.samples.classes, class_names)
-        draws = prior_z[: cfg.samples.per_class]
-        grid = torch.stack([_decode(model, draws.to(model.device), torch.full((len(draws),), c)) for c in classes])
+        grid = decoding.prior_samples(model, prior_z[: cfg.samples.per_class], classes)
         publish("samples_by_class", figures.samples_by_class(grid, [class_names[c] for c in classes]))
     else:
-        publish("samples", figures.sample_grid(_decode(model, prior_z.to(model.device)), "Samples from the prior"))
+        publish("samples", figures.sample_grid(decoding.prior_samples(model, prior_z)[0], "Samples from the prior"))
 
     pairs = pairs_differing_in(test.labels, cfg.interpolation.num_pairs, generator)
     publish("interpolations", _interpolations(model, test, pairs, cfg.interpolation.steps,
@@ -92,7 +88,7 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
 
     smoothness = traversal_smoothness(traversals)
     averaged = type(smoothness)(*(field.mean(0) for field in smoothness))
-    return traversal_numbers(averaged, dims, kl_per_dim, mu_variance, active, cfg, len(bases))
+    return traversal_numbers(averaged, dims, kl_per_dim, mu_variance, active, cfg.traversal, len(bases))
 
 
 def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...]) -> list[int]:
@@ -114,34 +110,15 @@ def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...])
 MAX_SAMPLE_ROWS = 20
 
 
-def _decode(model: VAELitModule, latents: Tensor, labels: Tensor | int | None = None,
-            condition: Tensor | None = None) -> Tensor:
-    """Decoder means for latents of any leading shape (..., D), on the CPU. A conditional model decodes under
-    `labels` (one per latent, or one for all) or under explicit `condition` vectors (..., C)."""
-    flat = latents.reshape(-1, latents.shape[-1])
-    if condition is None and model.conditional:
-        labels = torch.as_tensor(labels).to(model.device).expand(len(flat)) if labels is not None else None
-        condition = model.condition(labels.reshape(-1) if labels is not None else None)
-    elif condition is not None:
-        condition = condition.reshape(len(flat), -1).to(model.device)
-    return model.decode_mean(flat, condition).cpu().reshape(*latents.shape[:-1], *model.hparams.image_shape)
-
-
 def _interpolations(model: VAELitModule, test: EncodedSplit, pairs: list[tuple[int, int]], steps: int,
                     title: str) -> Figure:
-    """Linear and spherical paths between the μ of each pair; a conditional model's condition moves linearly from
-    one image's label to the other's along the same path."""
-    paths = {}
-    for method in ("linear", "spherical"):
-        decoded = []
-        for a, b in pairs:
-            z = interpolate(test.mu[a], test.mu[b], steps, method).to(model.device)
-            condition = None
-            if model.conditional:
-                ends = model.condition(test.labels[[a, b]].to(model.device))
-                condition = interpolate(ends[0], ends[1], steps, "linear")
-            decoded.append(_decode(model, z, condition=condition))
-        paths[method] = torch.stack(decoded)
+    """Linear and spherical paths between the μ of each pair of test images."""
+    paths = {
+        method: torch.stack([decoding.interpolation(model, test.mu[a], test.mu[b], steps, method,
+                                                    (int(test.labels[a]), int(test.labels[b])))
+                             for a, b in pairs])
+        for method in ("linear", "spherical")
+    }
     return figures.interpolation_grid(paths["linear"], paths["spherical"], title)
 
 

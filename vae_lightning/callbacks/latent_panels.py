@@ -5,8 +5,9 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 
+from vae_lightning import decoding
 from vae_lightning.analysis.grids import display_grid
-from vae_lightning.analysis.traversal import most_active_dims, traversal_latents
+from vae_lightning.analysis.traversal import most_active_dims
 
 
 class LatentPanels(L.Callback):
@@ -14,8 +15,7 @@ class LatentPanels(L.Callback):
 
     The validation images and the prior draws are fixed at the first epoch (seeded), so a change between panels is a
     change in the model, not in its inputs. Traversal rows are ordered by the validation epoch's KL per dimension.
-    A conditional model's samples are a class × draw grid: each column decodes one z under every class, so what z
-    carries (style) and what the label carries (class) separate by eye.
+    A conditional model's samples are a class × draw grid (see `vae_lightning.decoding`).
     """
 
     def __init__(self, num_images: int = 16, num_samples: int = 64, traversal_dims: int = 8,
@@ -31,7 +31,6 @@ class LatentPanels(L.Callback):
         self._images: Tensor | None = None
         self._labels: Tensor | None = None
         self._prior_z: Tensor | None = None
-        self._prior_labels: Tensor | None = None
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
@@ -41,11 +40,9 @@ class LatentPanels(L.Callback):
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
             generator = torch.Generator().manual_seed(self.seed)
             self._prior_z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
-            if pl_module.conditional:
-                self._prior_z, self._prior_labels = class_by_draw(self._prior_z, len(trainer.datamodule.class_names))
-        device = pl_module.device
-        panels, dims = self.render(pl_module, self._images.to(device), self._labels.to(device),
-                                   self._prior_z.to(device), _to(self._prior_labels, device))
+        kl_per_dim = pl_module.per_dimension_term("val", "kl_per_dim").cpu()
+        panels, dims = self.render(pl_module, self._images, self._labels, self._prior_z, kl_per_dim,
+                                   len(trainer.datamodule.class_names))
         rows = ", ".join(f"z{d}" for d in dims)
         caption = f"Rows, most active first by validation KL: {rows}. Columns: μ ± {self.traversal_range:g} prior σ."
         for logger in loggers:
@@ -54,37 +51,23 @@ class LatentPanels(L.Callback):
             logger.experiment.add_text("images/latent_traversal_rows", caption, global_step=trainer.global_step)
 
     def render(self, pl_module: L.LightningModule, images: Tensor, labels: Tensor, prior_z: Tensor,
-               prior_labels: Tensor | None = None) -> tuple[dict[str, Tensor], list[int]]:
-        """The three panels as (C, H, W) grids keyed by TensorBoard tag, and the traversed dimensions in row order.
-
-        `prior_labels` are the classes a conditional model decodes `prior_z` under (see `class_by_draw`).
-        """
+               kl_per_dim: Tensor, num_classes: int) -> tuple[dict[str, Tensor], list[int]]:
+        """The three panels as (C, H, W) grids keyed by TensorBoard tag, and the traversed dimensions in row order."""
         was_training = pl_module.training
         pl_module.eval()
-        condition = pl_module.condition(labels)
-        mu, _ = pl_module.encode(images, condition)
-        reconstructions = pl_module.decode_mean(mu, condition)
-        samples = pl_module.decode_mean(prior_z, pl_module.condition(prior_labels))
-        dims = most_active_dims(pl_module.kl_per_dim["val"].compute(), self.traversal_dims)
+        mu = decoding.encode_means(pl_module, images, labels)
+        reconstructions = decoding.decode(pl_module, mu, labels)
+        draws = max(1, len(prior_z) // num_classes) if pl_module.conditional else len(prior_z)
+        samples = decoding.prior_samples(pl_module, prior_z[:draws], range(num_classes))
+        dims = most_active_dims(kl_per_dim, self.traversal_dims)
         offsets = torch.linspace(-self.traversal_range, self.traversal_range, self.traversal_steps)
-        latents = traversal_latents(mu[0], dims, offsets).flatten(0, 1)
-        traversal = pl_module.decode_mean(latents, pl_module.condition(labels[:1].expand(len(latents))))
+        traversal = decoding.traverse(pl_module, mu[0], dims, offsets, labels[0])
         pl_module.train(was_training)
         scale = self.display_scale
-        draws_per_row = len(samples) // len(prior_labels.unique()) if prior_labels is not None else len(samples) ** 0.5
+        per_row = samples.shape[1] if pl_module.conditional else max(1, int(len(prior_z) ** 0.5))
         panels = {
             "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
-            "images/prior_samples": display_grid(samples, nrow=max(1, int(draws_per_row)), scale=scale),
-            "images/latent_traversal": display_grid(traversal, nrow=self.traversal_steps, scale=scale),
+            "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
+            "images/latent_traversal": display_grid(traversal.flatten(0, 1), nrow=self.traversal_steps, scale=scale),
         }
         return panels, dims
-
-
-def class_by_draw(prior_z: Tensor, num_classes: int) -> tuple[Tensor, Tensor]:
-    """Latents and labels for a class × draw grid from `prior_z`: row c decodes the same draws under class c."""
-    draws = max(1, len(prior_z) // num_classes)
-    return prior_z[:draws].repeat(num_classes, 1), torch.arange(num_classes).repeat_interleave(draws)
-
-
-def _to(tensor: Tensor | None, device: torch.device) -> Tensor | None:
-    return tensor.to(device) if tensor is not None else None

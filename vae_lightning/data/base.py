@@ -22,8 +22,8 @@ class InMemoryImages(Dataset):
     """A split held as uint8 images (N, C, H, W) with their labels and domain indices.
 
     `labels` are always the true labels (analysis probes need them); batches carry `HIDDEN_LABEL` where `hidden` is
-    set. DataLoader's fetcher calls `__getitems__` with a batch's index list, so with `collate_prebatched` a batch
-    costs one gather instead of B samples and a stack.
+    set. `batch` gathers a whole batch in one indexing operation; DataLoader's fetcher reaches it through the
+    `__getitems__` protocol, so with `collate_prebatched` a batch costs one gather instead of B samples and a stack.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, domains: torch.Tensor | None = None,
@@ -40,9 +40,12 @@ class InMemoryImages(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return _to_float(self.images[index : index + 1])[0], int(self._batch_labels[index])
 
-    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, indices: list[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float images (B, C, H, W) in [0, 1] and the labels a training batch carries, for `indices`."""
         index = torch.as_tensor(indices, dtype=torch.long)
         return _to_float(self.images[index]), self._batch_labels[index]
+
+    __getitems__ = batch  # the batched-fetch protocol of torch's DataLoader
 
     def subset(self, indices: torch.Tensor) -> "InMemoryImages":
         return InMemoryImages(self.images[indices], self.labels[indices], self.domains[indices], self.hidden[indices])
@@ -143,6 +146,11 @@ class InMemoryDataModule(LightningDataModule):
     def image_shape(self) -> tuple[int, int, int]:
         raise NotImplementedError
 
+    def model_inputs(self) -> dict[str, Callable[[], Any]]:
+        """What a model may take from its data, by name (a model lists what it needs in `needs_from_data`); each is
+        computed only when asked for, from the settings alone where possible, so a config is checked without data."""
+        return {"image_shape": lambda: tuple(self.image_shape), "num_classes": lambda: len(self.class_names)}
+
     def load_splits(self) -> dict[str, InMemoryImages]:
         """The source's "train" and "test" splits (and "val" if it has its own), labels and domains included."""
         raise NotImplementedError
@@ -207,7 +215,7 @@ class InMemoryDataModule(LightningDataModule):
         dataset = self._in_memory[split]
         if not 1 <= n <= len(dataset):
             raise ConfigError(f"fixed_batch needs 1 <= n <= {len(dataset)} (the size of the {split} split), got {n}.")
-        return dataset.__getitems__(list(range(n)))
+        return dataset.batch(list(range(n)))
 
     def _split_indices(self, sources: Mapping[str, InMemoryImages]) -> dict[str, tuple[str, torch.Tensor]]:
         """For each split, the source split it is drawn from and the indices, sorted so each reads in file order."""

@@ -1,13 +1,13 @@
 """CelebA faces (`data=celeba`): the aligned 178×218 photos, centre-cropped to the face and resized, labelled by one
 of the 40 binary attributes, split by the official train/valid/test partition.
 
-The files are read in torchvision's layout (`<root>/celeba/...`) with torchvision's own reader, but never downloaded:
+The files are read in torchvision's layout (`<root>/celeba/...`), but never downloaded:
 its Google Drive download needs `gdown` and is usually refused for exceeding the quota, so a missing file is reported
 with its full path and where to get it. The images are decoded once into the shared decoded-image cache.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torchvision.datasets import CelebA
@@ -21,8 +21,8 @@ from vae_lightning.data.base import (
     InMemoryImages,
     is_int,
 )
-from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.data.decoded_cache import decoded_images
+from vae_lightning.data.mnist_family import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.data.sources import DATA_ENV_VAR
 from vae_lightning.errors import ConfigError, DataError
 
@@ -80,12 +80,33 @@ def _drive_link(file_id: str) -> str:
     return f"https://drive.google.com/file/d/{file_id}"
 
 
-class _CheckedCelebA(CelebA):
-    """torchvision's CelebA annotation reader, its file check replaced by `check_celeba_files`, which runs first and
-    can skip the checksums of re-packed copies that torchvision would refuse."""
+class Annotations(NamedTuple):
+    filenames: list[str]
+    attributes: torch.Tensor  # (N, 40) int64, 1 where the attribute is present and 0 where not
+    attribute_names: tuple[str, ...]
+    partition: torch.Tensor  # (N,) the official partition code of each image (see PARTITIONS)
 
-    def _check_integrity(self) -> bool:
-        return True
+
+def read_annotations(root: Path) -> Annotations:
+    """list_attr_celeba.txt (the image count, the 40 names, then per image its file name and ±1 per attribute) and
+    list_eval_partition.txt, read here rather than by torchvision's CelebA, whose own file check would refuse
+    re-packed copies that `check_celeba_files` lets through with data.verify_checksums=false."""
+    path = celeba_folder(root) / ATTRIBUTES_FILE
+    with path.open() as lines:
+        declared = int(lines.readline())
+        names = tuple(lines.readline().split())
+        rows = [line.split() for line in lines if line.strip()]
+    if len(rows) != declared or any(len(row) != len(names) + 1 for row in rows):
+        raise ValueError(f"{path} declares {declared} images of {len(names)} attributes but holds {len(rows)} lines, "
+                         "not all of that many fields")
+    values = torch.tensor([[int(value) for value in row[1:]] for row in rows])
+    with (celeba_folder(root) / PARTITION_FILE).open() as lines:
+        codes = dict(line.split() for line in lines if line.strip())
+    if len(codes) != len(rows):
+        raise ValueError(f"{ATTRIBUTES_FILE} lists {len(rows)} images but {PARTITION_FILE} lists {len(codes)}; one of "
+                         "them is truncated or from another release")
+    filenames = [row[0] for row in rows]
+    return Annotations(filenames, (values + 1) // 2, names, torch.tensor([int(codes[name]) for name in filenames]))
 
 
 class CelebADataModule(InMemoryDataModule):
@@ -121,7 +142,7 @@ class CelebADataModule(InMemoryDataModule):
         super().__init__(**common)
         self.root = Path(root).expanduser().resolve()
         self.cache_dir = resolve_cache_dir(cache_dir)
-        self._annotations_read: CelebA | None = None
+        self._annotations_read: Annotations | None = None
         self._images: torch.Tensor | None = None
 
     @property
@@ -139,14 +160,13 @@ class CelebADataModule(InMemoryDataModule):
 
     def load_splits(self) -> dict[str, InMemoryImages]:
         annotations = self._annotations()
-        labels = annotations.attr[:, annotations.attr_names.index(self.hparams.label_attribute)]
+        labels = annotations.attributes[:, annotations.attribute_names.index(self.hparams.label_attribute)]
         everything = InMemoryImages(self._decoded(annotations), labels)
-        partition = self._partition(annotations.filename)
-        return {split: everything.subset(torch.nonzero(partition == code).flatten())
+        return {split: everything.subset(torch.nonzero(annotations.partition == code).flatten())
                 for split, code in PARTITIONS.items()}
 
-    def _annotations(self) -> CelebA:
-        """torchvision's reading of all annotation files, after checking the files and the label attribute."""
+    def _annotations(self) -> Annotations:
+        """The attribute annotations, after checking the files and the label attribute."""
         if self._annotations_read is not None:
             return self._annotations_read
         check_celeba_files(self.root, self.hparams.verify_checksums)
@@ -157,30 +177,18 @@ class CelebADataModule(InMemoryDataModule):
                 f"{', '.join(names)} (the header of {celeba_folder(self.root) / ATTRIBUTES_FILE})."
             )
         try:
-            annotations = _CheckedCelebA(str(self.root), split="all", target_type="attr", download=False)
-        except (ValueError, IndexError) as error:
+            annotations = read_annotations(self.root)
+        except (ValueError, KeyError) as error:
             raise DataError(
                 f"The CelebA annotation files in {celeba_folder(self.root)} could not be read ({type(error).__name__}: "
                 f"{error}); they are damaged or not the official ones. Download them again (see {CELEBA_PAGE})."
             ) from error
-        if len(annotations.attr) != len(annotations.filename):
-            raise DataError(
-                f"{ATTRIBUTES_FILE} lists {len(annotations.attr)} images but {PARTITION_FILE} lists "
-                f"{len(annotations.filename)} in {celeba_folder(self.root)}; one of them is truncated or from another "
-                "release. Download both again."
-            )
         self._annotations_read = annotations
         return annotations
 
-    def _partition(self, filenames: list[str]) -> torch.Tensor:
-        """The official partition code of each image, in the order of `filenames`."""
-        with (celeba_folder(self.root) / PARTITION_FILE).open() as lines:
-            codes = dict(line.split() for line in lines if line.strip())
-        return torch.tensor([int(codes[name]) for name in filenames])
-
-    def _decoded(self, annotations: CelebA) -> torch.Tensor:
+    def _decoded(self, annotations: Annotations) -> torch.Tensor:
         if self._images is None:
             images = celeba_folder(self.root) / IMAGE_FOLDER
-            self._images = decoded_images([images / name for name in annotations.filename], images, self.cache_dir,
+            self._images = decoded_images([images / name for name in annotations.filenames], images, self.cache_dir,
                                           self.hparams.image_size, channels=3, crop=self.hparams.crop)
         return self._images

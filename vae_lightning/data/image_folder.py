@@ -14,8 +14,8 @@ from typing import Any
 import torch
 
 from vae_lightning.data.base import IMAGE_SIZE_RULE, NAME_RULE, InMemoryDataModule, InMemoryImages, is_fraction
-from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.data.decoded_cache import decoded_images
+from vae_lightning.data.mnist_family import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.errors import DataError
 
 log = logging.getLogger("vae_lightning.data")

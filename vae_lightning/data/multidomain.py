@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from vae_lightning.data.base import NAME_RULE, InMemoryDataModule, InMemoryImages, concatenate
-from vae_lightning.data.datamodule import MNIST_FAMILY_RULES, ImageDataModule
+from vae_lightning.data.mnist_family import MNIST_FAMILY_RULES, MNISTFamilyDataModule
 from vae_lightning.data.sources import DATASETS
 
 LABELS = ("class", "domain")
@@ -46,7 +46,7 @@ class MultiDomainDataModule(InMemoryDataModule):
     ) -> None:
         super().__init__(**common)
         # One single-dataset module per domain finds (and validates) its files once and reads its official splits.
-        self.sources = [ImageDataModule(domain, root=root, download=download, cache_dir=cache_dir)
+        self.sources = [MNISTFamilyDataModule(domain, root=root, download=download, cache_dir=cache_dir)
                         for domain in domains]
 
     @property

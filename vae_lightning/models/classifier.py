@@ -5,18 +5,26 @@ With `data.labeled_fraction` < 1 only that share of training images keeps its la
 classifier from the labelled ones.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vae_lightning.data.base import HIDDEN_LABEL
-from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
-from vae_lightning.models.lit_vae import VAELitModule, require
+from vae_lightning.models.conv_vae import ConvVAE
+from vae_lightning.models.vae import VAELitModule, require
 
 
 class ClassifierVAELitModule(VAELitModule):
-    """Logs `{stage}/ce` (nats per labelled image) and `{stage}/accuracy` beside the β-VAE terms."""
+    """Adds `ce` (nats per labelled image) and `accuracy` (over labelled images) to the β-VAE terms."""
+
+    needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape", "num_classes")
+    term_descriptions: ClassVar[dict[str, str]] = {
+        **VAELitModule.term_descriptions,
+        "loss": "β-VAE loss + α · cross-entropy (nats/image)",
+        "ce": "classifier head cross-entropy (nats per labelled image)",
+        "accuracy": "classifier head accuracy",
+    }
 
     def __init__(self, num_classes: int = 10, alpha: float = 50.0, **vae_settings: Any) -> None:
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a classifier needs ≥ 2 classes")
@@ -31,14 +39,14 @@ class ClassifierVAELitModule(VAELitModule):
         """Class logits (B, num_classes) from posterior means."""
         return self.classifier(mu)
 
-    def auxiliary_loss(self, out: VAEOutput, labels: Tensor, stage: str) -> Tensor:
+    def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
+        out = self(x, labels)
+        terms = self.vae_terms(out, x, step)
         labeled = labels != HIDDEN_LABEL
         logits = self.classify(out.mu)
         per_image = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labeled
         num_labeled = labeled.sum().clamp(min=1)  # a batch with no labels adds nothing, not 0/0
-        cross_entropy = per_image.sum() / num_labeled
-        accuracy = ((logits.argmax(1) == labels) & labeled).sum() / num_labeled
-        is_train = stage == "train"
-        self.log_dict({f"{stage}/ce": cross_entropy, f"{stage}/accuracy": accuracy}, on_step=False, on_epoch=True,
-                      batch_size=len(labels), sync_dist=not is_train)
-        return self.hparams.alpha * cross_entropy
+        terms["ce"] = per_image.sum() / num_labeled
+        terms["accuracy"] = ((logits.argmax(1) == labels) & labeled).sum() / num_labeled
+        terms["loss"] = terms["loss"] + self.hparams.alpha * terms["ce"]
+        return terms

@@ -4,18 +4,20 @@ Because the decoder is told the class, the latent code is free to carry only wha
 stroke, pose); a linear probe on μ should then fall towards chance, which the analysis reports.
 """
 
-from typing import Any
+from typing import Any, ClassVar
 
 from torch import Tensor
 
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.conditioning import CONDITIONINGS, make_condition
 from vae_lightning.models.conv_vae import ConvVAE
-from vae_lightning.models.lit_vae import VAELitModule, require
+from vae_lightning.models.vae import VAELitModule, require
 
 
 class ConditionalVAELitModule(VAELitModule):
     """A β-VAE whose encoder and decoder both see the label; every β-VAE setting applies unchanged."""
+
+    needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape", "num_classes")
 
     def __init__(self, num_classes: int = 10, conditioning: str = "onehot", embedding_dim: int = 16,
                  **vae_settings: Any) -> None:

@@ -6,7 +6,7 @@ from torchmetrics import Metric
 
 
 class PerDimensionMean(Metric):
-    """Mean over all images seen of a (batch, dims) tensor, kept per dimension (e.g. KL per latent dimension)."""
+    """Mean over all images seen of a per-dimension term (e.g. KL per latent dimension), fed batch means."""
 
     full_state_update = False
 
@@ -15,9 +15,9 @@ class PerDimensionMean(Metric):
         self.add_state("total", default=torch.zeros(num_dims, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
 
-    def update(self, values: Tensor) -> None:
-        self.total += values.detach().sum(0).to(self.total.dtype)
-        self.count += values.shape[0]
+    def update(self, batch_mean: Tensor, batch_size: int) -> None:
+        self.total += batch_mean.to(self.total.dtype) * batch_size
+        self.count += batch_size
 
     def compute(self) -> Tensor:
         return (self.total / self.count).float()

@@ -7,11 +7,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from vae_lightning.reporting.collect import FINISHED
-from vae_lightning.reporting.table import COLUMNS
+from vae_lightning.reporting.table import columns
 
-# Every numeric column of the table except the point's own coordinates.
-AGGREGATED = tuple(column for column in COLUMNS
-                   if column not in ("setting", "beta", "seed", "status", "run_dir", "error"))
+NOT_AGGREGATED = ("setting", "beta", "seed", "status", "run_dir", "error")
+
+
+def aggregated_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """Every numeric column of the table except the point's own coordinates."""
+    return [column for column in columns(rows) if column not in NOT_AGGREGATED]
 
 
 class Spread(NamedTuple):
@@ -45,13 +48,14 @@ def by_beta(rows: list[dict[str, Any]], column: str, setting: str | None = None)
 def write_by_beta_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     """One line per setting and β: mean, std and seed count of every aggregated column, the numbers behind the
     plots."""
-    fields = ["setting", "beta"] + [f"{column}_{stat}" for column in AGGREGATED for stat in Spread._fields]
+    aggregated = aggregated_columns(rows)
+    fields = ["setting", "beta"] + [f"{column}_{stat}" for column in aggregated for stat in Spread._fields]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(fields)
         for setting in settings(rows):
-            spreads = {column: by_beta(rows, column, setting) for column in AGGREGATED}
+            spreads = {column: by_beta(rows, column, setting) for column in aggregated}
             for beta in sorted({beta for per_beta in spreads.values() for beta in per_beta}):
-                cells = [spreads[column].get(beta) for column in AGGREGATED]
+                cells = [spreads[column].get(beta) for column in aggregated]
                 writer.writerow([setting, beta, *(value for cell in cells for value in (cell or ("", "", 0)))])
     return path

@@ -9,7 +9,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.errors import VAELightningError
-from vae_lightning.reporting import points
+from vae_lightning.reporting import sweep_points
 from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE
 
 FINISHED, FAILED, UNFINISHED, MISSING = "finished", "failed", "unfinished", "missing"
@@ -58,21 +58,21 @@ def collect(path: str | Path) -> Sweep:
     root = Path(path).expanduser().resolve()
     run_dirs = find_run_dirs(root)
     runs = [read_run(run_dir) for run_dir in run_dirs]
-    overrides = points.read_sweep_overrides(root)
+    overrides = sweep_points.read_sweep_overrides(root)
     if overrides is None:
         return Sweep(root, runs, _single_rerun_command(runs), points_known=True)
-    expanded = points.expand_points(overrides.task)
-    keys = points.swept_keys(overrides.task)
+    expanded = sweep_points.expand_points(overrides.task)
+    keys = sweep_points.swept_keys(overrides.task)
     missing = [] if expanded is None else _missing_runs(expanded, keys, runs)
     runs += missing
-    setting_keys = [key for key in keys if key not in points.BETA_AND_SEED]
+    setting_keys = [key for key in keys if key not in sweep_points.BETA_AND_SEED]
     for run in runs:
-        run.setting = points.setting_of(run.overrides, setting_keys)
+        run.setting = sweep_points.setting_of(run.overrides, setting_keys)
     needs_rerun = any(run.status != FINISHED for run in runs)
     return Sweep(
         root,
         runs,
-        points.rerun_sweep_command(root, overrides) if needs_rerun else None,
+        sweep_points.rerun_sweep_command(root, overrides) if needs_rerun else None,
         points_known=expanded is not None,
     )
 
@@ -89,7 +89,7 @@ def find_run_dirs(root: Path) -> list[Path]:
         return [root]
     run_dirs = sorted(child for child in root.iterdir() if _is_run(child))
     if not run_dirs:
-        has_points = (root / points.MULTIRUN_FILE).is_file()
+        has_points = (root / sweep_points.MULTIRUN_FILE).is_file()
         hint = " Its multirun.yaml lists points, but none has started." if has_points else ""
         raise SweepError(
             f"sweep={root} holds no runs: none of its sub-folders has a .hydra/config.yaml written by "
@@ -132,13 +132,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run]) -> list[Run]:
     """The points no run folder answers; β and seed come from the point, or from a sibling when not swept."""
-    present = {points.point_values(run.overrides, keys) for run in runs}
+    present = {sweep_points.point_values(run.overrides, keys) for run in runs}
     sibling = runs[0].config
     missing = []
     for overrides in expanded:
-        if points.point_values(overrides, keys) in present:
+        if sweep_points.point_values(overrides, keys) in present:
             continue
-        beta, seed = (points.override_value(overrides, key) for key in ("model.beta", "seed"))
+        beta, seed = (sweep_points.override_value(overrides, key) for key in ("model.beta", "seed"))
         missing.append(
             Run(
                 status=MISSING,
@@ -152,5 +152,5 @@ def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run]) -
 
 def _single_rerun_command(runs: list[Run]) -> str | None:
     """For a folder without multirun.yaml: each unfinished run again, one command per line."""
-    commands = [points.rerun_run_command(run.path, run.overrides) for run in runs if run.status != FINISHED]
+    commands = [sweep_points.rerun_run_command(run.path, run.overrides) for run in runs if run.status != FINISHED]
     return "\n".join(commands) or None

@@ -18,7 +18,6 @@ PANELS = {
     "iwae": "IWAE bound on −log p(x) (nats/image)",
     "active_units": "active units",
     "linear_probe": "linear probe accuracy",
-    "accuracy": "classifier head accuracy",
     "monotonicity": "traversal monotonicity (active dims)",
     "step_change": "traversal step change (active dims)",
 }
@@ -49,11 +48,11 @@ def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
     return figure
 
 
-def metrics_vs_beta(rows: list[dict[str, Any]]) -> Figure:
-    """One panel per metric against β on a log₂ axis; a panel without values says so (no analysis, or
-    no active dimension to measure smoothness on). The classifier panel appears only for classifier runs."""
-    panels = {column: label for column, label in PANELS.items()
-              if column != "accuracy" or any(row["accuracy"] is not None for row in rows)}
+def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> Figure:
+    """One panel per metric against β on a log₂ axis, then one per term of the models' own objectives
+    (`model_terms`, name → description); a panel without values says so (no analysis, or no active dimension to
+    measure smoothness on)."""
+    panels = {**PANELS, **model_terms}
     figure = Figure(figsize=(16, 7.5 if len(panels) <= 8 else 11), layout="constrained")
     grid = figure.subplots(-(-len(panels) // 4), 4, squeeze=False).flat
     for ax, (column, label) in zip(grid, panels.items(), strict=False):

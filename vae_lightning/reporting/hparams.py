@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
-from vae_lightning.reporting.table import run_row
+from vae_lightning.reporting.table import COLUMNS, model_terms, run_row
 
 METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
 METRIC_TAG_PREFIX = "report/"
@@ -35,7 +35,8 @@ def write_sessions(sweep: Sweep, subdir: str, exclude: Sequence[str]) -> None:
     sessions = [run_hparams(run, exclude) for run in sweep.finished]
     domains = discrete_domains(sessions)
     for run, session in zip(sweep.finished, sessions, strict=True):
-        write_session(run.path / "tensorboard" / subdir, session, run_row(run, sweep.root), domains)
+        write_session(run.path / "tensorboard" / subdir, session, run_row(run, sweep.root, list(model_terms(sweep))),
+                      domains)
 
 
 def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
@@ -63,7 +64,8 @@ def write_session(
     under the tags the experiment names, which is where the dashboard looks for their values."""
     if log_dir.exists():
         shutil.rmtree(log_dir)
-    tags = {f"{METRIC_TAG_PREFIX}{name}": row[name] for name in METRICS}
+    own_terms = [name for name in row if name not in COLUMNS]
+    tags = {f"{METRIC_TAG_PREFIX}{name}": row[name] for name in (*METRICS, *own_terms)}
     own_domains = {name: domain for name, domain in domains.items() if name in hparams}
     with SummaryWriter(str(log_dir)) as writer:
         for summary in hparams_summaries(hparams, tags, own_domains):

@@ -1,7 +1,8 @@
 """Pictures that need the trained models: traversals, prior samples and reconstructions of every β side by side.
 
 Every β gets the same inputs — the first test images, and prior draws z ~ N(0, I) from the report's seed — so what
-differs between blocks comes from β alone. One run stands for each β: its finished run with the lowest seed.
+differs between blocks comes from β alone; a conditional model decodes them by `vae_lightning.decoding`'s rule.
+One run stands for each β: its finished run with the lowest seed.
 """
 
 import dataclasses
@@ -12,11 +13,11 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig
 from torch import Tensor
 
+from vae_lightning import decoding
 from vae_lightning.analysis.plots import figure_to_image_tensor, image_figure, show_images, traversal_grid
-from vae_lightning.analysis.run_loading import open_run
-from vae_lightning.analysis.traversal import most_active_dims, traversal_latents
-from vae_lightning.analyze import pick_device
+from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.reporting.collect import FINISHED, Run
+from vae_lightning.run_loading import open_run
 
 GAP_PIXELS = 16
 
@@ -45,35 +46,25 @@ def representative_runs(runs: list[Run]) -> list[Run]:
 
 def decode_run(run: Run, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
     """Restore `run`'s checkpoint and decode the report's shared inputs with it."""
-    _, model, datamodule = open_run(
-        run.path,
-        cfg.checkpoint,
-        root=cfg.data.root,
-        cache_dir=cfg.data.cache_dir,
-        eval_batch_size=cfg.data.eval_batch_size,
-        download=False,
-    )
-    model.to(pick_device(cfg.device))
-    datamodule.prepare_data()
-    datamodule.setup("test")
+    _, model, datamodule = open_run(run.path, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root,
+                                    cache_dir=cfg.data.cache_dir, eval_batch_size=cfg.data.eval_batch_size,
+                                    download=False)
     inputs, labels = datamodule.fixed_batch("test", cfg.reconstructions.count)
-    labels = labels.to(model.device)
-    condition = model.condition(labels)  # None for an unconditional model
-    mu, _ = model.encode(inputs.to(model.device), condition)
+    mu = decoding.encode_means(model, inputs, labels)
     kl_per_dim = torch.tensor(run.metrics["test_kl_per_dim"])
     dims = most_active_dims(kl_per_dim, cfg.traversal.dims)
-    latents = traversal_latents(mu[0], dims, offsets).flatten(0, 1)
     prior_z = torch.randn(
         cfg.samples.count, model.hparams.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)
     )
-    prior_labels = torch.arange(cfg.samples.count, device=model.device) % len(datamodule.class_names)
+    # One draw per class for a conditional model (its class × draw grid with one column), so the strip is as long.
+    classes = range(len(datamodule.class_names))
+    samples = decoding.prior_samples(model, prior_z[:1] if model.conditional else prior_z, classes).flatten(0, 1)
     return DecodedRun(
         title=f"β = {run.beta:g}, seed {run.seed}",
         inputs=inputs,
-        reconstructions=model.decode_mean(mu, condition).cpu(),
-        samples=model.decode_mean(prior_z.to(model.device), model.condition(prior_labels)).cpu(),
-        traversal=model.decode_mean(latents, model.condition(labels[:1].expand(len(latents))))
-        .cpu().unflatten(0, (len(dims), len(offsets))),
+        reconstructions=decoding.decode(model, mu, labels),
+        samples=samples,
+        traversal=decoding.traverse(model, mu[0], dims, offsets, labels[0]),
         dims=dims,
         kl_per_dim=kl_per_dim,
         active=_active_dims(run, len(kl_per_dim)),

@@ -1,6 +1,7 @@
 """One row per run, the same columns in `runs.csv` (for pandas) and `runs.md` (for reading)."""
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ COLUMNS = (
     "iwae",
     "active_units",
     "linear_probe",
-    "accuracy",
     "monotonicity",
     "step_change",
     "fit_seconds",
@@ -36,13 +36,15 @@ MARKDOWN = {
     "iwae": ("IWAE", ".2f"),
     "active_units": ("active units", "d"),
     "linear_probe": ("linear probe", ".3f"),
-    "accuracy": ("classifier acc.", ".3f"),
     "monotonicity": ("monotonicity", ".3f"),
     "step_change": ("step change", ".4f"),
     "fit_seconds": ("fit s", ".1f"),
     "run_dir": ("run dir", ""),
 }
-OPTIONAL_COLUMNS = ("setting", "accuracy")
+OPTIONAL_COLUMNS = ("setting",)
+# The objective terms every model reports, in columns of their own; any other term of a model's objective (a
+# classifier's accuracy, β-TCVAE's total correlation) gets a column after the probes, named as the model logs it.
+ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl")
 SMOOTHNESS_NOTE = (
     "monotonicity and step change are means over the traversed dimensions that are active units "
     "(Cov(μ_d) above the analysis threshold): 1 = every pixel changes in one direction across the "
@@ -50,17 +52,36 @@ SMOOTHNESS_NOTE = (
 )
 
 
+def model_terms(sweep: Sweep) -> dict[str, str]:
+    """The objective terms beyond the ELBO's that some run reports on its test split, with what each is."""
+    terms: dict[str, str] = {}
+    for run in sweep.runs:
+        metrics = run.metrics or {}
+        described = metrics.get("term_descriptions", {})
+        for name in metrics.get("test", {}):
+            if name not in ELBO_TERMS:
+                terms.setdefault(name, described.get(name, name))
+    return terms
+
+
+def columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The table's columns: the fixed ones with the models' own terms after the probes."""
+    extra = [key for key in (rows[0] if rows else {}) if key not in COLUMNS]
+    at = COLUMNS.index("monotonicity")
+    return [*COLUMNS[:at], *extra, *COLUMNS[at:]]
+
+
 def table_rows(sweep: Sweep) -> list[dict[str, Any]]:
-    """The report's rows, sorted by setting, β, then seed (points without a value last). The setting and classifier
-    columns are left out when no run has them."""
-    rows = [run_row(run, sweep.root) for run in sweep.runs]
+    """The report's rows, sorted by setting, β, then seed (points without a value last)."""
+    extra_terms = list(model_terms(sweep))
+    rows = [run_row(run, sweep.root, extra_terms) for run in sweep.runs]
     return sorted(rows, key=lambda row: (row["setting"], *_sort_key(row["beta"]), *_sort_key(row["seed"]),
                                          row["run_dir"] or ""))
 
 
-def run_row(run: Run, sweep_root: Path) -> dict[str, Any]:
-    """The table's values for one run: test ELBO terms (and a classifier's accuracy) from train's metrics.json, the
-    rest from its analysis."""
+def run_row(run: Run, sweep_root: Path, extra_terms: Sequence[str] = ()) -> dict[str, Any]:
+    """The table's values for one run: test objective terms from train's metrics.json (`extra_terms` beyond the
+    ELBO's), the rest from its analysis."""
     test = (run.metrics or {}).get("test", {})
     monotonicity, step_change = active_smoothness(run.analysis)
     analysis = run.analysis or {}
@@ -75,12 +96,12 @@ def run_row(run: Run, sweep_root: Path) -> dict[str, Any]:
         "iwae": analysis.get("iwae", {}).get("neg_log_likelihood"),
         "active_units": analysis.get("active_units", {}).get("count"),
         "linear_probe": analysis.get("linear_probe", {}).get("accuracy"),
-        "accuracy": test.get("accuracy"),  # the classifier head's, for model=vae_classifier
         "monotonicity": monotonicity,
         "step_change": step_change,
         "fit_seconds": (run.metrics or {}).get("fit_seconds"),
         "run_dir": None if run.path is None else run.path.relative_to(sweep_root).as_posix(),
         "error": run.error,
+        **{name: test.get(name) for name in extra_terms},
     }
 
 
@@ -98,16 +119,19 @@ def active_smoothness(analysis: dict[str, Any] | None) -> tuple[float | None, fl
 
 def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns(rows))
         writer.writeheader()
         writer.writerows({key: "" if value is None else value for key, value in row.items()} for row in rows)
     return path
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The Markdown table; the setting and classifier-accuracy columns appear only when some row has a value."""
-    shown = {column: spec for column, spec in MARKDOWN.items()
-             if column not in OPTIONAL_COLUMNS or any(row[column] not in (None, "") for row in rows)}
+    """The Markdown table; the setting column appears only when some row has one, a model's own terms only when some
+    row has a value."""
+    specs = {column: MARKDOWN.get(column, (column, ".3f")) for column in columns(rows) if column != "error"}
+    shown = {column: spec for column, spec in specs.items()
+             if column in MARKDOWN and column not in OPTIONAL_COLUMNS
+             or any(row[column] not in (None, "") for row in rows)}
     headers = [header for header, _ in shown.values()]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:

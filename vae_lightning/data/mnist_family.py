@@ -37,7 +37,7 @@ def read_official_splits(spec: DatasetSpec, tv_root: Path) -> dict[str, InMemory
     return splits
 
 
-class ImageDataModule(InMemoryDataModule):
+class MNISTFamilyDataModule(InMemoryDataModule):
     """MNIST or FashionMNIST with a seeded train/val split carved from the official training set.
 
     Yields `(images, labels)`: float32 (B, 1, 28, 28) in [0, 1] and int64 (B,). The test split is the official one.

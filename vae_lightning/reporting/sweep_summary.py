@@ -5,7 +5,7 @@ from typing import Any
 
 from vae_lightning.reporting.aggregate import Spread, by_beta, settings
 from vae_lightning.reporting.collect import FAILED, FINISHED, MISSING, STATUSES, UNFINISHED, Sweep
-from vae_lightning.reporting.points import hydra_path, shell_command
+from vae_lightning.reporting.sweep_points import hydra_path, shell_command
 from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
 
 # How the summary describes the change of a column from the smallest to the largest β.
@@ -23,15 +23,18 @@ NO_ERROR_REASON = {
 }
 
 
-def render_summary(sweep: Sweep, rows: list[dict[str, Any]], left_out_of_pictures: Sequence[str] = ()) -> str:
-    """The report in Markdown; `left_out_of_pictures` lists finished runs the pictures could not use, with why."""
+def render_sweep_summary(sweep: Sweep, rows: list[dict[str, Any]], model_terms: dict[str, str] | None = None,
+                         left_out_of_pictures: Sequence[str] = ()) -> str:
+    """The report in Markdown; `model_terms` are the models' own objective terms (name → description), and
+    `left_out_of_pictures` lists finished runs the pictures could not use, with why."""
+    model_terms = model_terms or {}
     counted = ", ".join(f"{sum(row['status'] == status for row in rows)} {status}" for status in STATUSES)
     lines = [
         f"# β-sweep report: `{sweep.root}`",
         "",
         f"{len(rows)} point{'s' * (len(rows) != 1)}: {counted}.",
         "",
-        *_findings(rows),
+        *_findings(rows, model_terms),
         "",
         "Test-set numbers in nats per image (KL is the rate); per-β numbers are means over the finished seeds, ± "
         f"the sample standard deviation in the plots. Smoothness: {SMOOTHNESS_NOTE}.",
@@ -44,18 +47,20 @@ def render_summary(sweep: Sweep, rows: list[dict[str, Any]], left_out_of_picture
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _findings(rows: list[dict[str, Any]]) -> list[str]:
+def _findings(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> list[str]:
     """The findings of each setting (the other swept values), under its name when there is more than one."""
     groups = settings(rows)
     if len(groups) == 1:
-        return _findings_within(rows, groups[0])
-    return [line for setting in groups for line in (f"With `{setting}`:", "", *_findings_within(rows, setting), "")]
+        return _findings_within(rows, groups[0], model_terms)
+    return [line for setting in groups
+            for line in (f"With `{setting}`:", "", *_findings_within(rows, setting, model_terms), "")]
 
 
-def _findings_within(rows: list[dict[str, Any]], setting: str) -> list[str]:
-    """Which β is best by each bound, and how rate, distortion and active units move across the sweep."""
+def _findings_within(rows: list[dict[str, Any]], setting: str, model_terms: dict[str, str]) -> list[str]:
+    """Which β is best by each bound, how rate, distortion and active units move across the sweep, and where each of
+    the models' own terms stands at the ends of the sweep."""
     neg_elbo, iwae = by_beta(rows, "neg_elbo", setting), by_beta(rows, "iwae", setting)
-    probe, accuracy = by_beta(rows, "linear_probe", setting), by_beta(rows, "accuracy", setting)
+    probe = by_beta(rows, "linear_probe", setting)
     if not neg_elbo:
         return ["No run finished, so there are no numbers to compare yet."]
     findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f')} nats/image."]
@@ -63,8 +68,10 @@ def _findings_within(rows: list[dict[str, Any]], setting: str) -> list[str]:
         findings.append(f"- Lowest IWAE bound on −log p(x): {_best(iwae, min, '.2f')} nats/image.")
     if probe:
         findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f')}.")
-    if accuracy:
-        findings.append(f"- Highest classifier-head test accuracy: {_best(accuracy, max, '.3f')}.")
+    for name, description in model_terms.items():
+        if spreads := by_beta(rows, name, setting):
+            ends = sorted({min(spreads), max(spreads)})
+            findings.append(f"- {description}: " + ", ".join(f"{spreads[b].mean:.3f} at β = {b:g}" for b in ends) + ".")
     if len(neg_elbo) > 1:
         first, last = min(neg_elbo), max(neg_elbo)
         trends = [

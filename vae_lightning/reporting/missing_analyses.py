@@ -14,6 +14,7 @@ def analysis_overrides(cfg: DictConfig, seed: int | None) -> list[str]:
         "checkpoint": cfg.checkpoint,
         "device": cfg.device,
         "seed": seed,
+        "trusted_packages": list(cfg.trusted_packages) or None,
         **{f"data.{key}": value for key, value in cfg.data.items()},
     }
     return [f"{key}={value}" for key, value in settings.items() if value is not None] + list(cfg.analysis)

@@ -1,21 +1,22 @@
-"""From what the user points at (a run directory or a checkpoint) to a restored model, its data and an output folder.
+"""From what the user points at (a run directory or a checkpoint) to a ready model, its data and an output folder.
 
-Everything is rebuilt from the checkpoint itself — the model's and the data module's saved hyper-parameters — so a
+Everything is rebuilt from the checkpoint itself — the classes it names and their saved hyper-parameters — so a
 checkpoint copied away from its run still analyses, and nothing is unpickled beyond tensors and plain containers.
 """
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import torch
 from lightning import LightningDataModule
 
 from vae_lightning.building import constructor_parameters
 from vae_lightning.checkpoints import load_checkpoint
-from vae_lightning.data import DATA_MODULES
-from vae_lightning.errors import CheckpointError
-from vae_lightning.models import MODELS, VAELitModule
-from vae_lightning.models.lit_vae import CLASSES_KEY
+from vae_lightning.errors import CheckpointError, ConfigError
+from vae_lightning.models.vae import CLASSES_KEY, VAELitModule
+from vae_lightning.registry import recorded_class
 
 CHECKPOINT_CHOICES = ("best", "last")
 
@@ -64,9 +65,9 @@ def _pick_checkpoint(run_dir: Path, which: str) -> Path:
     )
 
 
-def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
+def restore_model(checkpoint: dict[str, Any], path: Path, trusted_packages: Sequence[str] = ()) -> VAELitModule:
     """The trained VAE in eval mode, built from its saved hyper-parameters and weights."""
-    model_class = _saved_class(checkpoint, "model", MODELS, "VAELitModule", path)
+    model_class = _saved_class(checkpoint, "model", VAELitModule, "VAELitModule", path, trusted_packages)
     try:
         model = model_class(**checkpoint["hyper_parameters"])
         model.load_state_dict(checkpoint["state_dict"])
@@ -78,7 +79,8 @@ def restore_model(checkpoint: dict[str, Any], path: Path) -> VAELitModule:
     return model.eval()
 
 
-def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any) -> LightningDataModule:
+def restore_datamodule(checkpoint: dict[str, Any], path: Path, trusted_packages: Sequence[str] = (),
+                       **overrides: Any) -> LightningDataModule:
     """The data module the run was trained with (same dataset, split and seed); `overrides` that are None, or that
     its class does not take (an image folder has no `root`), are left out."""
     saved = checkpoint.get("datamodule_hyper_parameters")
@@ -87,29 +89,49 @@ def restore_datamodule(checkpoint: dict[str, Any], path: Path, **overrides: Any)
             f"Checkpoint {path} does not record its data settings (no datamodule_hyper_parameters); it was not "
             "written by vae_lightning.train. Analyse a checkpoint from a training run."
         )
-    datamodule_class = _saved_class(checkpoint, "datamodule", DATA_MODULES, "ImageDataModule", path)
+    datamodule_class = _saved_class(checkpoint, "datamodule", LightningDataModule, "ImageDataModule", path,
+                                    trusted_packages)
     accepted = constructor_parameters(datamodule_class)
     settings = {**saved, **{key: value for key, value in overrides.items() if value is not None and key in accepted}}
     return datamodule_class(**settings)
 
 
-def _saved_class(checkpoint: dict[str, Any], role: str, known: dict[str, type], before_recorded: str,
-                 path: Path) -> type:
-    """The class that wrote the checkpoint, looked up by name among our own (never imported from the file);
-    checkpoints from before the name was recorded hold the plain VAE on MNIST-family data."""
-    name = (checkpoint.get(CLASSES_KEY) or {}).get(role) or before_recorded
-    if name not in known:
-        raise CheckpointError(
-            f"Checkpoint {path} was written by a {role} class {name!r} that this version of vae_lightning does not "
-            f"have (it knows {', '.join(sorted(known))}). Analyse it with the version that trained it."
-        )
-    return known[name]
+def _saved_class(checkpoint: dict[str, Any], role: str, base: type, before_recorded: str, path: Path,
+                 trusted_packages: Sequence[str]) -> type:
+    """The class that wrote the checkpoint; checkpoints from before classes were recorded hold the plain VAE on
+    MNIST-family data."""
+    recorded = (checkpoint.get(CLASSES_KEY) or {}).get(role) or before_recorded
+    return recorded_class(recorded, base, trusted_packages, path)
 
 
-def open_run(run: str | Path, checkpoint: str = "best",
-             **data_overrides: Any) -> tuple[AnalysisTarget, VAELitModule, LightningDataModule]:
-    """Resolve, safely load and rebuild everything an analysis needs."""
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` is a GPU when one is visible, else the CPU."""
+    if name not in DEVICES:
+        raise ConfigError(f"device={name!r} is not allowed: use one of {', '.join(DEVICES)}.")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device=cuda was asked for but no CUDA GPU is visible; use device=auto or device=cpu.")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+class OpenedRun(NamedTuple):
+    """A run ready to analyse: where its results go, its model in eval mode on the device, its data set up."""
+
+    target: AnalysisTarget
+    model: VAELitModule
+    datamodule: LightningDataModule
+
+
+def open_run(run: str | Path, device: str = "auto", checkpoint: str = "best", trusted_packages: Sequence[str] = (),
+             **data_overrides: Any) -> OpenedRun:
+    """Resolve, safely load and rebuild everything an analysis needs; `data_overrides` (root, cache_dir, …) replace
+    the run's own data settings where not None."""
     target = resolve_target(run, checkpoint)
     state = load_checkpoint(target.checkpoint_path)
-    model = restore_model(state, target.checkpoint_path)
-    return target, model, restore_datamodule(state, target.checkpoint_path, **data_overrides)
+    model = restore_model(state, target.checkpoint_path, trusted_packages).to(pick_device(device))
+    datamodule = restore_datamodule(state, target.checkpoint_path, trusted_packages, **data_overrides)
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    return OpenedRun(target, model, datamodule)

@@ -8,8 +8,8 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig
 from torch import Tensor
 
-from vae_lightning.analysis.elbo import evaluate_elbo
 from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.objective_terms import evaluate_objective
 from vae_lightning.analysis.representation import (
     EncodedSplit,
     active_units,
@@ -18,7 +18,7 @@ from vae_lightning.analysis.representation import (
     linear_probe_accuracy,
 )
 from vae_lightning.analysis.smoothness import SmoothnessResult
-from vae_lightning.models import ClassifierVAELitModule, VAELitModule
+from vae_lightning.models import VAELitModule
 
 
 def encode_splits(model: VAELitModule, datamodule: LightningDataModule) -> dict[str, EncodedSplit]:
@@ -30,42 +30,43 @@ def encode_splits(model: VAELitModule, datamodule: LightningDataModule) -> dict[
         labels=datamodule.split(split).labels) for split in ("train", "test")}
 
 
-def compute_numbers(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
-                    cfg: DictConfig) -> dict[str, Any]:
-    """Test ELBO terms, IWAE bound, active units and linear / k-NN probes as one JSON-ready dictionary."""
+def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
+                    iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int) -> dict[str, Any]:
+    """The test split's objective terms, IWAE bound, active units (Cov(μ_d) above `threshold`) and linear / k-NN
+    probes as one JSON-ready dictionary."""
     test, train = encoded["test"], encoded["train"]
-    print("Test ELBO, IWAE bound, active units and probes …", flush=True)
-    elbo = evaluate_elbo(model, datamodule.ordered_dataloader("test"), cfg.seed)
+    print("Test objective terms, IWAE bound, active units and probes …", flush=True)
+    terms = evaluate_objective(model, datamodule.ordered_dataloader("test"), seed)
     test_split = datamodule.split("test")
-    chosen = iwae_images(len(test_split), cfg.iwae.num_images, cfg.seed)
+    chosen = iwae_images(len(test_split), iwae_settings.num_images, seed)
     iwae = iwae_log_likelihood(
-        model, test_split.images[chosen].float().div(255), cfg.iwae.num_samples, cfg.iwae.batch_size,
-        torch.Generator(device=model.device).manual_seed(cfg.seed), progress=True, labels=test_split.labels[chosen],
+        model, test_split.images[chosen].float().div(255), iwae_settings.num_samples, iwae_settings.batch_size,
+        torch.Generator(device=model.device).manual_seed(seed), progress=True, labels=test_split.labels[chosen],
     )
-    mu_variance, active = active_units(test.mu, cfg.active_units.threshold)
+    mu_variance, active = active_units(test.mu, threshold)
     probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
+    kl_per_dim = torch.tensor(terms.per_dim["kl_per_dim"])
     return {
         "units": "nats per image",
-        "elbo": {"split": "test", "num_images": elbo.num_images, "neg_elbo": elbo.neg_elbo, "recon": elbo.recon,
-                 "kl": elbo.kl, "kl_per_dim": elbo.kl_per_dim.tolist()},
+        "term_descriptions": dict(model.term_descriptions),
+        "objective": {"split": "test", "num_images": terms.num_images, **terms.scalars, **terms.per_dim},
         "iwae": {"split": "test", "num_images": iwae.num_images, "images": "all" if len(chosen) == len(test_split)
-                 else f"a random {len(chosen)}, seed {cfg.seed}", "num_samples": iwae.num_samples,
+                 else f"a random {len(chosen)}, seed {seed}", "num_samples": iwae.num_samples,
                  "neg_log_likelihood": iwae.neg_log_likelihood, "standard_error": iwae.standard_error},
-        "active_units": {"split": "test", "num_images": len(test.mu), "threshold": cfg.active_units.threshold,
+        "active_units": {"split": "test", "num_images": len(test.mu), "threshold": threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
                          "mu_variance": mu_variance.tolist()},
         "linear_probe": {**probe_sizes, "chance": chance_accuracy(test.labels),
                          "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels,
-                                                     test.mu, test.labels, seed=cfg.seed),
+                                                     test.mu, test.labels, seed=seed),
                          "accuracy_on_samples": _if_two_classes(
-                             train.labels, linear_probe_accuracy, sample_codes(train, cfg.seed), train.labels,
-                             sample_codes(test, cfg.seed + 1), test.labels, seed=cfg.seed),
-                         **_informative_probe(train, test, elbo.kl_per_dim, cfg)},
-        "knn_probe": {**probe_sizes, "k": cfg.probes.knn_k,
+                             train.labels, linear_probe_accuracy, sample_codes(train, seed), train.labels,
+                             sample_codes(test, seed + 1), test.labels, seed=seed),
+                         **_informative_probe(train, test, kl_per_dim, probes.informative_kl, seed)},
+        "knn_probe": {**probe_sizes, "k": probes.knn_k,
                       "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu,
-                                                  test.labels, k=cfg.probes.knn_k)},
-        **_domain_probe(datamodule, train, test, probe_sizes, cfg.seed),
-        **_classifier_accuracy(model, datamodule, test),
+                                                  test.labels, k=probes.knn_k)},
+        **_domain_probe(datamodule, train, test, probe_sizes, seed),
     }
 
 
@@ -98,15 +99,15 @@ def _if_two_classes(train_labels: Tensor, probe: Callable[..., float], *args: An
     return probe(*args, **kwargs) if len(train_labels.unique()) > 1 else None
 
 
-def _informative_probe(train: EncodedSplit, test: EncodedSplit, kl_per_dim: Tensor,
-                       cfg: DictConfig) -> dict[str, Any]:
-    """The linear probe on μ of the dimensions that carry more than `probes.informative_kl` nats: the part of μ the
+def _informative_probe(train: EncodedSplit, test: EncodedSplit, kl_per_dim: Tensor, informative_kl: float,
+                       seed: int) -> dict[str, Any]:
+    """The linear probe on μ of the dimensions that carry more than `informative_kl` nats: the part of μ the
     decoder reads, without the near-silent dimensions whose tiny class offsets a standardised probe amplifies."""
-    dims = (kl_per_dim > cfg.probes.informative_kl).nonzero().flatten()
+    dims = (kl_per_dim > informative_kl).nonzero().flatten()
     accuracy = None if len(dims) == 0 else _if_two_classes(
         train.labels, linear_probe_accuracy, train.mu[:, dims], train.labels, test.mu[:, dims], test.labels,
-        seed=cfg.seed)
-    return {"informative_kl": cfg.probes.informative_kl, "informative_dims": dims.tolist(),
+        seed=seed)
+    return {"informative_kl": informative_kl, "informative_dims": dims.tolist(),
             "accuracy_on_informative_dims": accuracy}
 
 
@@ -121,18 +122,8 @@ def _domain_probe(datamodule: LightningDataModule, train: EncodedSplit, test: En
                              "accuracy": linear_probe_accuracy(train.mu, train_domains, test.mu, test_domains, seed)}}
 
 
-def _classifier_accuracy(model: VAELitModule, datamodule: LightningDataModule, test: EncodedSplit) -> dict[str, Any]:
-    """The jointly trained classifier's test accuracy on μ (model=vae_classifier only)."""
-    if not isinstance(model, ClassifierVAELitModule):
-        return {}
-    predictions = model.classify(test.mu.to(model.device)).argmax(1).cpu()
-    return {"classifier": {"split": "test", "num_images": len(test.mu), "alpha": model.hparams.alpha,
-                           "labeled_fraction": datamodule.hparams.get("labeled_fraction", 1.0),
-                           "accuracy": (predictions == test.labels).float().mean().item()}}
-
-
 def traversal_numbers(smoothness: SmoothnessResult, dims: list[int], kl_per_dim: Tensor, mu_variance: Tensor,
-                      active: Tensor, cfg: DictConfig, num_base_images: int) -> dict[str, Any]:
+                      active: Tensor, traversal: DictConfig, num_base_images: int) -> dict[str, Any]:
     """Per-dimension smoothness of the traversals, in the order of `dims` (most informative first)."""
     per_dim = [
         {"dim": dim, "kl": kl_per_dim[dim].item(), "mu_variance": mu_variance[dim].item(),
@@ -141,5 +132,5 @@ def traversal_numbers(smoothness: SmoothnessResult, dims: list[int], kl_per_dim:
          "max_step_fraction": smoothness.max_step_fraction[row].item()}
         for row, dim in enumerate(dims)
     ]
-    return {"split": "test", "num_base_images": num_base_images, "range": cfg.traversal.range,
-            "steps": cfg.traversal.steps, "per_dim": per_dim}
+    return {"split": "test", "num_base_images": num_base_images, "range": traversal.range,
+            "steps": traversal.steps, "per_dim": per_dim}

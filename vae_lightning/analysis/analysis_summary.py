@@ -2,10 +2,13 @@
 
 from typing import Any
 
+# Terms of every model's objective that the table below shows in its own rows.
+ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl", "kl_per_dim")
 
-def render_summary(metrics: dict[str, Any]) -> str:
+
+def render_analysis_summary(metrics: dict[str, Any]) -> str:
     """A short Markdown report; every line names the split and sample size behind its number."""
-    elbo, iwae, units = metrics["elbo"], metrics["iwae"], metrics["active_units"]
+    elbo, iwae, units = metrics["objective"], metrics["iwae"], metrics["active_units"]
     linear, knn = metrics["linear_probe"], metrics["knn_probe"]
     lines = [
         f"# Latent-space analysis: {metrics['dataset']}, β = {metrics['beta']:g}, {metrics['latent_dim']}-d latent",
@@ -34,10 +37,9 @@ def render_summary(metrics: dict[str, Any]) -> str:
         domain = metrics["domain_probe"]
         lines.append(f"| linear probe of the domain ({', '.join(domain['domains'])}; chance {domain['chance']:.3f}) | "
                      f"{_accuracy(domain)} | {_probe_sample(domain)} |")
-    if "classifier" in metrics:
-        classifier = metrics["classifier"]
-        lines.append(f"| classifier head accuracy (α = {classifier['alpha']:g}, labelled fraction "
-                     f"{classifier['labeled_fraction']:g}) | {classifier['accuracy']:.3f} | {_split(classifier)} |")
+    lines += [f"| {description} | {elbo[name]:.3f} | {_split(elbo)} |"
+              for name, description in metrics["term_descriptions"].items()
+              if name not in ELBO_TERMS and isinstance(elbo.get(name), float)]
     lines += [
         "",
         "## Dimensions, most informative first",
