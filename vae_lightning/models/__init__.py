@@ -1,13 +1,10 @@
+from vae_lightning.models.beta_tcvae import BetaTCVAELitModule
 from vae_lightning.models.classifier import ClassifierVAELitModule
 from vae_lightning.models.conditional import ConditionalVAELitModule
 from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
-from vae_lightning.models.lit_vae import VAELitModule
+from vae_lightning.models.factor_vae import FactorVAELitModule
 from vae_lightning.models.objectives import gaussian_kl_per_dim
+from vae_lightning.models.vae import VAELitModule
 
-# The LightningModules a checkpoint may name; analysis rebuilds a run's model only from this list.
-MODELS: dict[str, type[VAELitModule]] = {
-    cls.__name__: cls for cls in (VAELitModule, ConditionalVAELitModule, ClassifierVAELitModule)
-}
-
-__all__ = ["MODELS", "ClassifierVAELitModule", "ConditionalVAELitModule", "ConvVAE", "VAELitModule", "VAEOutput",
-           "gaussian_kl_per_dim"]
+__all__ = ["BetaTCVAELitModule", "ClassifierVAELitModule", "ConditionalVAELitModule", "ConvVAE",
+           "FactorVAELitModule", "VAELitModule", "VAEOutput", "gaussian_kl_per_dim"]
