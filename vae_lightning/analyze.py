@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
 from vae_lightning.analysis.analysis_summary import render_analysis_summary
+from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.atomic import write_json_atomic
@@ -39,6 +40,8 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
         "model": import_path(type(model)),
         **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
     }
+    if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
+        metrics["factor_metrics"] = factors
     print("Drawing figures …", flush=True)
     with SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)

@@ -40,6 +40,7 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
     lines += [f"| {description} | {elbo[name]:.3f} | {_split(elbo)} |"
               for name, description in metrics["term_descriptions"].items()
               if name not in ELBO_TERMS and isinstance(elbo.get(name), float)]
+    lines += _factor_lines(metrics.get("factor_metrics"))
     lines += [
         "",
         "## Dimensions, most informative first",
@@ -60,6 +61,35 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
         "steps, monotonicity 1 means every pixel changes in one direction across the sweep.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _factor_lines(factors: dict[str, Any] | None) -> list[str]:
+    """The disentanglement metrics against the data's known factors, each with its sample size."""
+    if factors is None:
+        return []
+    dci, factor_vae, beta_vae = factors["dci"], factors["factor_vae_score"], factors["beta_vae_score"]
+    sample = f"factor grid samples, seed {factors['seed']}"
+    return [
+        "",
+        f"## Disentanglement against the known factors ({', '.join(factors['factors'])})",
+        "",
+        f"Codes: {factors['codes']}; {factors['seconds']:.0f} s. Conventions follow disentanglement_lib "
+        "(Locatello et al. 2019) except DCI's regressor (below).",
+        "",
+        "| metric | value | sample |",
+        "|---|---|---|",
+        f"| MIG | {factors['mig']['score']:.3f} | {factors['mig']['num_samples']} {sample}, "
+        f"{factors['mig']['num_bins']} bins |",
+        f"| DCI disentanglement / completeness / informativeness (test) | {dci['disentanglement']:.3f} / "
+        f"{dci['completeness']:.3f} / {dci['informativeness_test']:.3f} | {dci['num_train']} + {dci['num_test']} "
+        f"{sample}; {dci['regressor']} |",
+        f"| SAP | {factors['sap']['score']:.3f} | {factors['sap']['num_train']} + {factors['sap']['num_test']} "
+        f"{sample} |",
+        f"| FactorVAE score | {factor_vae['score']:.3f} | {factor_vae['num_train']} + {factor_vae['num_eval']} "
+        f"votes of {factor_vae['batch_size']} |",
+        f"| β-VAE score | {beta_vae['score']:.3f} | {beta_vae['num_train']} + {beta_vae['num_eval']} batches "
+        f"of {beta_vae['batch_size']} pairs |",
+    ]
 
 
 def _accuracy(probe: dict[str, Any], key: str = "accuracy") -> str:

@@ -34,6 +34,7 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
     class_names = datamodule.class_names
     publish = figures.Publisher(output_dir, writer, "analysis")
 
+    notes = factor_notes(metrics.get("factor_metrics"))
     bases = _first_of_each_class(test.labels, cfg.traversal.num_base_images)
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     traversals = torch.stack([decoding.traverse(model, test.mu[i], dims, offsets, test.labels[i]) for i in bases])
@@ -41,8 +42,8 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
         title = f"Traversals around test image {index} ({class_names[test.labels[index]]})"
         publish(f"traversal_{number}", figures.traversal_grid(traversals[number, : cfg.traversal.grid_dims],
                                                               dims[: cfg.traversal.grid_dims], kl_per_dim, active,
-                                                              offsets, title))
-    publish("traversal_strips", figures.traversal_strips(traversals[0], dims, kl_per_dim, active, offsets))
+                                                              offsets, title, notes))
+    publish("traversal_strips", figures.traversal_strips(traversals[0], dims, kl_per_dim, active, offsets, notes))
     figures.traversal_animation(traversals[0, : cfg.traversal.animation_dims], dims[: cfg.traversal.animation_dims],
                                 output_dir / "traversal.gif")
 
@@ -89,6 +90,19 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
     smoothness = traversal_smoothness(traversals)
     averaged = type(smoothness)(*(field.mean(0) for field in smoothness))
     return traversal_numbers(averaged, dims, kl_per_dim, mu_variance, active, cfg.traversal, len(bases))
+
+
+def factor_notes(factor_metrics: dict[str, Any] | None) -> dict[int, str]:
+    """For data with known factors, the factor each latent dimension predicts best (from DCI's importance matrix) and
+    its share of that dimension's importance, e.g. "pos_x (93%)"; dimensions that predict nothing get no note."""
+    if factor_metrics is None:
+        return {}
+    return {row["dim"]: f"{row['factor']} ({row['importance_share']:.0%})"
+            for row in factor_metrics["dci"]["per_dimension"] if row["dim_importance"] > MIN_DIM_IMPORTANCE}
+
+
+# A dimension with less than this share of the total importance predicts too little for its best factor to mean much.
+MIN_DIM_IMPORTANCE = 0.01
 
 
 def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...]) -> list[int]:

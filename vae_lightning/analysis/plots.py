@@ -4,6 +4,7 @@ Images are drawn at native resolution with `interpolation="nearest"`, so the onl
 """
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -94,9 +95,10 @@ def samples_by_class(images: Tensor, class_names: list[str]) -> Figure:
     return figure
 
 
-def _dim_label(dim: int, kl_per_dim: Tensor, active: Tensor) -> str:
+def _dim_label(dim: int, kl_per_dim: Tensor, active: Tensor, notes: Mapping[int, str]) -> str:
     state = "" if active[dim] else "\n(inactive)"
-    return f"z{dim}  KL {kl_per_dim[dim]:.2f}{state}"
+    note = f"\n{notes[dim]}" if dim in notes else ""
+    return f"z{dim}  KL {kl_per_dim[dim]:.2f}{note}{state}"
 
 
 def _offset_labels(offsets: Tensor) -> list[str]:
@@ -104,13 +106,14 @@ def _offset_labels(offsets: Tensor) -> list[str]:
 
 
 def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor, offsets: Tensor,
-                   title: str) -> Figure:
-    """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ."""
+                   title: str, notes: Mapping[int, str] | None = None) -> Figure:
+    """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ.
+    `notes` add a line under a dimension's label, e.g. the known factor it predicts best."""
     figure = image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
     axes = figure.subplots(len(dims), 1, squeeze=False)[:, 0]
     for ax, row, dim in zip(axes, images, dims, strict=True):
         show_images(ax, row, nrow=len(offsets))
-        ax.set_ylabel(_dim_label(dim, kl_per_dim, active), rotation=0, ha="right", va="center",
+        ax.set_ylabel(_dim_label(dim, kl_per_dim, active, notes or {}), rotation=0, ha="right", va="center",
                       color="black" if active[dim] else "grey")
     side = images.shape[-1] + 2
     axes[-1].set_xticks([side * i + side / 2 for i in range(len(offsets))], _offset_labels(offsets))
@@ -119,9 +122,9 @@ def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: 
 
 
 def traversal_strips(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor,
-                     offsets: Tensor) -> Figure:
+                     offsets: Tensor, notes: Mapping[int, str] | None = None) -> Figure:
     """Every dimension as one thin strip, ordered by KL: which dimensions change the image at all."""
-    return traversal_grid(images, dims, kl_per_dim, active, offsets, "Every latent dimension, ordered by KL")
+    return traversal_grid(images, dims, kl_per_dim, active, offsets, "Every latent dimension, ordered by KL", notes)
 
 
 def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: int = 120, scale: int = 4) -> Path:

@@ -19,7 +19,8 @@ HIDDEN_LABEL = -1  # what a training batch carries in place of a label that data
 
 
 class InMemoryImages(Dataset):
-    """A split held as uint8 images (N, C, H, W) with their labels and domain indices.
+    """A split held as uint8 images (N, C, H, W) with their labels, domain indices and, for data rendered from known
+    generative factors, each image's factor combination (N, K).
 
     `labels` are always the true labels (analysis probes need them); batches carry `HIDDEN_LABEL` where `hidden` is
     set. `batch` gathers a whole batch in one indexing operation; DataLoader's fetcher reaches it through the
@@ -27,31 +28,36 @@ class InMemoryImages(Dataset):
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, domains: torch.Tensor | None = None,
-                 hidden: torch.Tensor | None = None) -> None:
+                 hidden: torch.Tensor | None = None, factors: torch.Tensor | None = None) -> None:
         self.images = images
         self.labels = labels.long()
         self.domains = torch.zeros_like(self.labels) if domains is None else domains.long()
         self.hidden = torch.zeros_like(self.labels, dtype=torch.bool) if hidden is None else hidden
+        self.factors = factors
         self._batch_labels = self.labels.masked_fill(self.hidden, HIDDEN_LABEL)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return _to_float(self.images[index : index + 1])[0], int(self._batch_labels[index])
+        return as_float_images(self.images[index : index + 1])[0], int(self._batch_labels[index])
 
     def batch(self, indices: list[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images (B, C, H, W) in [0, 1] and the labels a training batch carries, for `indices`."""
         index = torch.as_tensor(indices, dtype=torch.long)
-        return _to_float(self.images[index]), self._batch_labels[index]
+        return as_float_images(self.images[index]), self._batch_labels[index]
 
     __getitems__ = batch  # the batched-fetch protocol of torch's DataLoader
 
     def subset(self, indices: torch.Tensor) -> "InMemoryImages":
-        return InMemoryImages(self.images[indices], self.labels[indices], self.domains[indices], self.hidden[indices])
+        if len(indices) == len(self) and torch.equal(indices, torch.arange(len(self))):
+            return self  # the whole split in order: no copy, so a large grid (dSprites, 3 GB) is held once
+        factors = self.factors[indices] if self.factors is not None else None
+        return InMemoryImages(self.images[indices], self.labels[indices], self.domains[indices], self.hidden[indices],
+                              factors)
 
     def with_hidden(self, hidden: torch.Tensor) -> "InMemoryImages":
-        return InMemoryImages(self.images, self.labels, self.domains, hidden)
+        return InMemoryImages(self.images, self.labels, self.domains, hidden, self.factors)
 
 
 def concatenate(parts: list[InMemoryImages]) -> InMemoryImages:
@@ -65,7 +71,7 @@ def collate_prebatched(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.
     return batch
 
 
-def _to_float(images: torch.Tensor) -> torch.Tensor:
+def as_float_images(images: torch.Tensor) -> torch.Tensor:
     """uint8 (B, C, H, W) to float32 in [0, 1], the same arithmetic as `transforms.ToTensor`."""
     return images.to(torch.float32).div(255)
 

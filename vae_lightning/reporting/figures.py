@@ -9,6 +9,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from vae_lightning.analysis.factor_scores import HEADLINES
 from vae_lightning.reporting.aggregate import Spread, by_beta, settings
 
 PANELS = {
@@ -18,6 +19,7 @@ PANELS = {
     "iwae": "IWAE bound on −log p(x) (nats/image)",
     "active_units": "active units",
     "linear_probe": "linear probe accuracy",
+    **{column: label for column, (_, _, label) in HEADLINES.items()},
     "monotonicity": "traversal monotonicity (active dims)",
     "step_change": "traversal step change (active dims)",
 }
@@ -52,7 +54,8 @@ def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> 
     """One panel per metric against β on a log₂ axis, then one per term of the models' own objectives
     (`model_terms`, name → description); a panel without values says so (no analysis, or no active dimension to
     measure smoothness on)."""
-    panels = {**PANELS, **model_terms}
+    panels = {column: label for column, label in {**PANELS, **model_terms}.items()
+              if column not in HEADLINES or by_beta(rows, column)}
     figure = Figure(figsize=(16, 7.5 if len(panels) <= 8 else 11), layout="constrained")
     grid = figure.subplots(-(-len(panels) // 4), 4, squeeze=False).flat
     for ax, (column, label) in zip(grid, panels.items(), strict=False):

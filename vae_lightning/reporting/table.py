@@ -5,7 +5,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vae_lightning.analysis.factor_scores import HEADLINES, headline
 from vae_lightning.reporting.collect import Run, Sweep
+
+# Disentanglement against known factors (data=dsprites), from each run's analysis.
+FACTOR_COLUMNS = tuple(HEADLINES)
 
 COLUMNS = (
     "setting",
@@ -18,6 +22,7 @@ COLUMNS = (
     "iwae",
     "active_units",
     "linear_probe",
+    *FACTOR_COLUMNS,
     "monotonicity",
     "step_change",
     "fit_seconds",
@@ -36,12 +41,19 @@ MARKDOWN = {
     "iwae": ("IWAE", ".2f"),
     "active_units": ("active units", "d"),
     "linear_probe": ("linear probe", ".3f"),
+    "mig": ("MIG", ".3f"),
+    "dci_disentanglement": ("DCI D", ".3f"),
+    "dci_completeness": ("DCI C", ".3f"),
+    "dci_informativeness": ("DCI I", ".3f"),
+    "sap": ("SAP", ".3f"),
+    "factor_vae_score": ("FactorVAE score", ".3f"),
+    "beta_vae_score": ("β-VAE score", ".3f"),
     "monotonicity": ("monotonicity", ".3f"),
     "step_change": ("step change", ".4f"),
     "fit_seconds": ("fit s", ".1f"),
     "run_dir": ("run dir", ""),
 }
-OPTIONAL_COLUMNS = ("setting",)
+OPTIONAL_COLUMNS = ("setting", *FACTOR_COLUMNS)
 # The objective terms every model reports, in columns of their own; any other term of a model's objective (a
 # classifier's accuracy, β-TCVAE's total correlation) gets a column after the probes, named as the model logs it.
 ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl")
@@ -96,6 +108,7 @@ def run_row(run: Run, sweep_root: Path, extra_terms: Sequence[str] = ()) -> dict
         "iwae": analysis.get("iwae", {}).get("neg_log_likelihood"),
         "active_units": analysis.get("active_units", {}).get("count"),
         "linear_probe": analysis.get("linear_probe", {}).get("accuracy"),
+        **{column: headline(analysis.get("factor_metrics"), column) for column in FACTOR_COLUMNS},
         "monotonicity": monotonicity,
         "step_change": step_change,
         "fit_seconds": (run.metrics or {}).get("fit_seconds"),
