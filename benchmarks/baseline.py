@@ -60,11 +60,11 @@ def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) 
     return loss
 
 
-def training_flops_per_image(batch_size: int) -> float:
+def training_flops_per_image(batch_size: int, image_shape: tuple[int, int, int] = (1, 28, 28)) -> float:
     """Forward + backward FLOPs of one training step of the default model per image, by PyTorch's FLOP counter."""
-    model = VAELitModule()
+    model = VAELitModule(image_shape=image_shape)
     with FlopCounterMode(display=False) as counter:
-        model.objective(torch.rand(batch_size, 1, 28, 28), None, None)["neg_elbo"].backward()
+        model.objective(torch.rand(batch_size, *image_shape), None, None)["neg_elbo"].backward()
     return counter.get_total_flops() / batch_size
 
 

@@ -1,11 +1,12 @@
 """Training throughput of vae_lightning against a bare PyTorch loop and torchvision's per-sample loader.
 
-Trains the default model on FashionMNIST for a fixed number of steps in each of these ways, interleaved `--repeats`
-times in one process so all of them see the same machine state:
+Trains the default model on FashionMNIST (or, with `--data dsprites`, the 64×64 dSprites grid and the model depth
+that image size gets) for a fixed number of steps in each of these ways, interleaved `--repeats` times in one process
+so all of them see the same machine state:
 
   (a) bare   a hand-written PyTorch loop over in-memory tensors (the floor any framework is measured against)
   (b) ours   VAELitModule + MNISTFamilyDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
-  (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision")
+  (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision"; FashionMNIST)
   (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (with --bf16)
 
 Every step is timed. After `--warmup` steps the steps are cut into windows of `--window` steps (the Trainer's
@@ -14,6 +15,7 @@ figure; the report quotes the median over all windows of all repeats. On a share
 a few windows, not the median.
 
     python benchmarks/train_throughput.py --data-root ../shared/datasets
+    python benchmarks/train_throughput.py --data dsprites --batch-size 64
 """
 
 import argparse
@@ -34,7 +36,7 @@ from baseline import (
     training_flops_per_image,
 )
 
-from vae_lightning.data import MNISTFamilyDataModule
+from vae_lightning.data import DSpritesDataModule, InMemoryDataModule
 from vae_lightning.models import VAELitModule
 
 
@@ -45,10 +47,10 @@ def window_rates(times: list[float], batch_size: int, warmup: int, window: int) 
     return [window * batch_size / (times[start + window] - times[start]) for start in starts]
 
 
-def bare_loop(datamodule: MNISTFamilyDataModule, steps: int, seed: int) -> list[float]:
+def bare_loop(datamodule: InMemoryDataModule, steps: int, seed: int) -> list[float]:
     """Step times of the same model and objective with no framework around it, batches cut from in-memory tensors."""
     torch.manual_seed(seed)
-    model = VAELitModule()
+    model = VAELitModule(image_shape=datamodule.image_shape)
     optimizer = model.configure_optimizers()
     images = datamodule.split("train").images
     batch_size = datamodule.hparams.batch_size
@@ -61,17 +63,17 @@ def bare_loop(datamodule: MNISTFamilyDataModule, steps: int, seed: int) -> list[
     return [*times, time.perf_counter()]
 
 
-def lightning_path(datamodule: MNISTFamilyDataModule, steps: int, seed: int, log_dir: str,
+def lightning_path(datamodule: InMemoryDataModule, steps: int, seed: int, log_dir: str,
                    precision: str = "32-true") -> list[float]:
     """Step times of vae_lightning's Lightning path (validation and checkpoints off)."""
     L.seed_everything(seed, verbose=False)
     clock = StepClock()
     trainer = benchmark_trainer(log_dir, [clock], max_steps=steps, precision=precision)
-    trainer.fit(VAELitModule(), datamodule=datamodule)
+    trainer.fit(VAELitModule(image_shape=datamodule.image_shape), datamodule=datamodule)
     return clock.times
 
 
-def loader_images_per_second(datamodule: MNISTFamilyDataModule, batches: int) -> float:
+def loader_images_per_second(datamodule: InMemoryDataModule, batches: int) -> float:
     """Images/second of the training DataLoader alone: the data path without the model."""
     loader = datamodule.train_dataloader()
     batches = min(batches, len(loader))
@@ -84,6 +86,7 @@ def loader_images_per_second(datamodule: MNISTFamilyDataModule, batches: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", default=os.environ.get("VAE_LIGHTNING_DATA", "data"))
+    parser.add_argument("--data", choices=("fashion", "dsprites"), default="fashion")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--window", type=int, default=50)
@@ -97,15 +100,21 @@ def main() -> None:
     if args.steps < args.warmup + args.window + 1:
         parser.error("--steps must leave at least one full window after --warmup (steps > warmup + window)")
 
-    datamodules = {loader: ready_datamodule(args.data_root, args.batch_size, loader)
-                   for loader in ("tensor", "torchvision")}
+    if args.data == "dsprites":
+        datamodules = {"tensor": DSpritesDataModule(root=args.data_root, batch_size=args.batch_size)}
+        datamodules["tensor"].prepare_data()
+        datamodules["tensor"].setup("fit")
+    else:
+        datamodules = {loader: ready_datamodule(args.data_root, args.batch_size, loader)
+                       for loader in ("tensor", "torchvision")}
     rates: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as log_dir:
         paths: dict[str, Callable[[int], list[float]]] = {
             "bare": lambda seed: bare_loop(datamodules["tensor"], args.steps, seed),
             "ours": lambda seed: lightning_path(datamodules["tensor"], args.steps, seed, log_dir),
-            "tv": lambda seed: lightning_path(datamodules["torchvision"], args.steps, seed, log_dir),
         }
+        if "torchvision" in datamodules:
+            paths["tv"] = lambda seed: lightning_path(datamodules["torchvision"], args.steps, seed, log_dir)
         if args.bf16:
             paths["bf16"] = lambda seed: lightning_path(datamodules["tensor"], args.steps, seed, log_dir,
                                                         precision="bf16-mixed")
@@ -119,23 +128,25 @@ def main() -> None:
                   flush=True)
     median = {name: statistics.median(values) for name, values in rates.items()}
     loading = {loader: loader_images_per_second(dm, batches=100) for loader, dm in datamodules.items()}
-    flops = training_flops_per_image(args.batch_size)
+    flops = training_flops_per_image(args.batch_size, datamodules["tensor"].image_shape)
     dtypes = ("float32", "bfloat16") if args.bf16 else ("float32",)
     peak = {dtype: matmul_gflops(getattr(torch, dtype), args.matmul_size) for dtype in dtypes}
 
     windows = len(rates["bare"])
-    print(f"\nFashionMNIST, batch {args.batch_size}, {args.steps} steps ({args.warmup} warm-up), "
+    print(f"\n{args.data} {datamodules['tensor'].image_shape}, batch {args.batch_size}, {args.steps} steps "
+          f"({args.warmup} warm-up), "
           f"{torch.get_num_threads()} threads, CPU capability {torch.backends.cpu.get_cpu_capability()}; "
           f"medians of {windows} windows of {args.window} steps from {args.repeats} interleaved repeats:")
     print(f"  (a) bare PyTorch loop, in-memory tensors  {median['bare']:8,.0f} images/s")
     print(f"  (b) vae_lightning (tensor loader)         {median['ours']:8,.0f} images/s")
-    print(f"  (c) vae_lightning (torchvision loader)    {median['tv']:8,.0f} images/s")
+    if "tv" in median:
+        print(f"  (c) vae_lightning (torchvision loader)    {median['tv']:8,.0f} images/s")
     if "bf16" in median:
         print(f"  (d) vae_lightning, bf16-mixed autocast  {median['bf16']:8,.0f} images/s")
-    ratios = f"  b/a = {median['ours'] / median['bare']:.3f}   b/c = {median['ours'] / median['tv']:.2f}"
+    ratios = f"  b/a = {median['ours'] / median['bare']:.3f}"
+    ratios += f"   b/c = {median['ours'] / median['tv']:.2f}" if "tv" in median else ""
     print(ratios + (f"   d/b = {median['bf16'] / median['ours']:.2f}" if "bf16" in median else ""))
-    print(f"  data loading alone: tensor {loading['tensor']:,.0f} images/s, torchvision {loading['torchvision']:,.0f} "
-          f"images/s ({loading['tensor'] / loading['torchvision']:.0f}x)")
+    print("  data loading alone: " + ", ".join(f"{loader} {rate:,.0f} images/s" for loader, rate in loading.items()))
     for label, key, dtype in (("a", "bare", "float32"), ("b", "ours", "float32"), ("d", "bf16", "bfloat16")):
         if key in median:
             achieved = median[key] * flops / 1e9

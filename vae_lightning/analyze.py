@@ -33,7 +33,7 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}; results go to {target.output_dir}")
 
     print("Encoding the training and test splits …", flush=True)
-    encoded = encode_splits(model, datamodule)
+    encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,

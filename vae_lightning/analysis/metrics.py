@@ -21,13 +21,20 @@ from vae_lightning.analysis.smoothness import SmoothnessResult
 from vae_lightning.models import VAELitModule
 
 
-def encode_splits(model: VAELitModule, datamodule: LightningDataModule) -> dict[str, EncodedSplit]:
-    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else).
+def encode_splits(model: VAELitModule, datamodule: LightningDataModule, max_train_images: int | None,
+                  seed: int) -> dict[str, EncodedSplit]:
+    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else); a
+    training split larger than `max_train_images` (dSprites' 737,280) is represented by a seeded random subset.
 
     The labels are the true ones even where data.labeled_fraction hid them from training: probes measure what the
     code carries, whatever the model was shown."""
-    return {split: encode_dataset(model, datamodule.ordered_dataloader(split))._replace(
-        labels=datamodule.split(split).labels) for split in ("train", "test")}
+    encoded = {}
+    for split, wanted in (("train", max_train_images), ("test", None)):
+        images = datamodule.split(split)
+        chosen = seeded_subset(len(images), wanted, seed)
+        batches = (images.batch(part) for part in chosen.split(datamodule.hparams.eval_batch_size))
+        encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
+    return encoded
 
 
 def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
@@ -38,7 +45,7 @@ def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encode
     print("Test objective terms, IWAE bound, active units and probes …", flush=True)
     terms = evaluate_objective(model, datamodule.ordered_dataloader("test"), seed)
     test_split = datamodule.split("test")
-    chosen = iwae_images(len(test_split), iwae_settings.num_images, seed)
+    chosen = seeded_subset(len(test_split), iwae_settings.num_images, seed)
     iwae = iwae_log_likelihood(
         model, test_split.images[chosen].float().div(255), iwae_settings.num_samples, iwae_settings.batch_size,
         torch.Generator(device=model.device).manual_seed(seed), progress=True, labels=test_split.labels[chosen],
@@ -70,13 +77,13 @@ def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encode
     }
 
 
-def iwae_images(num_test: int, wanted: int | None, seed: int) -> Tensor:
-    """Which test images the IWAE bound uses: all, or a seeded random `wanted` of them in file order. Random, not
+def seeded_subset(size: int, wanted: int | None, seed: int) -> Tensor:
+    """Which images of a split a number uses: all, or a seeded random `wanted` of them in file order. Random, not
     the first N, because a split may be ordered by class or domain (a multi-domain test split starts with one
-    domain)."""
-    if wanted is None or wanted >= num_test:
-        return torch.arange(num_test)
-    return torch.randperm(num_test, generator=torch.Generator().manual_seed(seed))[:wanted].sort().values
+    domain, dSprites' grid with one shape)."""
+    if wanted is None or wanted >= size:
+        return torch.arange(size)
+    return torch.randperm(size, generator=torch.Generator().manual_seed(seed))[:wanted].sort().values
 
 
 def sample_codes(encoded: EncodedSplit, seed: int) -> Tensor:
