@@ -72,7 +72,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     fit_seconds = time.perf_counter() - started
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if trainer.checkpoint_callback and not best:
+    if not best and trainer.checkpoint_callback and trainer.checkpoint_callback.monitor in trainer.callback_metrics:
         raise TrainingDivergedError(
             f"No validation score of this run was finite, so no checkpoint was kept as the best one: training "
             f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
