@@ -23,7 +23,7 @@ GARBAGE = {
 
 def _damaged_sweep(root):
     make_run(root / "good", beta=1, seed=0)
-    for index, (name, (relative, content)) in enumerate(GARBAGE.items()):
+    for index, (relative, content) in enumerate(GARBAGE.values()):
         folder = make_run(root / f"point{index}", beta=2 + index, seed=0,
                           status="failed" if relative == "failure.json" else "finished")
         (folder / relative).write_text(content)
