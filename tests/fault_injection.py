@@ -47,7 +47,7 @@ class PoisonWeightsAtStep(_OneShot):
                 next(pl_module.parameters()).view(-1)[0] = float("nan")
 
 
-class _FullDiskCheckpointIO(AtomicCheckpointIO):
+class FullDiskCheckpointIO(AtomicCheckpointIO):
     """Writes the first bytes of a checkpoint, then fails as a full disk does."""
 
     def serialize(self, checkpoint: dict, handle) -> None:
@@ -60,7 +60,7 @@ class FullDiskAtStep(_OneShot):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if self._due(trainer):
-            trainer.strategy.checkpoint_io = _FullDiskCheckpointIO()
+            trainer.strategy.checkpoint_io = FullDiskCheckpointIO()
 
 
 class PoisonWeightsBeforeValidation(L.Callback):
