@@ -47,10 +47,9 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
     killed.start()
     killed.join()
     assert killed.exitcode == -signal.SIGKILL and "pid" in (tmp_path / ".lock").read_text()
-    with run_lock(tmp_path):
-        with pytest.raises(RunInUseError):  # and while held it is exclusive, even within one process
-            with run_lock(tmp_path):
-                pass
+    # Taken over; and while held it is exclusive, even within one process.
+    with run_lock(tmp_path), pytest.raises(RunInUseError), run_lock(tmp_path):
+        pass
 
 
 def test_refused_commands_leave_the_run_and_its_config_untouched(finished_run, tmp_path):
