@@ -53,11 +53,11 @@ def test_stale_temporaries_are_removed_and_nothing_else(tmp_path):
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
-def test_json_results_are_strict_and_a_non_finite_value_keeps_the_old_file(tmp_path, value):
+def test_strict_json_refuses_a_non_finite_value_and_keeps_the_old_file(tmp_path, value):
     path = tmp_path / "metrics.json"
-    write_json_atomic(path, {"test": {"loss": 1.0}})
+    write_json_atomic(path, {"test": {"loss": 1.0}}, allow_nan=False)
     with pytest.raises(ValueError):
-        write_json_atomic(path, {"test": {"loss": value}})
+        write_json_atomic(path, {"test": {"loss": value}}, allow_nan=False)
     assert json.loads(path.read_text()) == {"test": {"loss": 1.0}}
 
 

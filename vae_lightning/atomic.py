@@ -52,8 +52,9 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
     return stale
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write `payload` as indented, strict JSON (a NaN or infinity raises ValueError instead of writing `NaN`,
-    which JSON readers refuse), atomically."""
-    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+def write_json_atomic(path: Path, payload: Any, allow_nan: bool = True) -> None:
+    """Write `payload` as indented JSON, atomically. With `allow_nan=False` the JSON is strict: a NaN or infinity
+    raises ValueError (and the old file stays) instead of writing `NaN`, which JSON readers other than Python's
+    refuse."""
+    text = json.dumps(payload, indent=2, allow_nan=allow_nan) + "\n"
     write_atomic(path, lambda handle: handle.write(text.encode()))

@@ -98,7 +98,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         if cfg.analyze and best:
             analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
                                               f"seed={cfg.seed}"]))
-        write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
+        # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
+        write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
     return metrics
 
 

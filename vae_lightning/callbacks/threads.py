@@ -14,6 +14,9 @@ THREADS_KEY = "vae_lightning_threads"
 
 
 class ThreadsInCheckpoints(L.Callback):
+    """Only for training on the CPU: on a GPU the thread count does not enter the arithmetic."""
+
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule,
                            checkpoint: dict[str, Any]) -> None:
-        checkpoint[THREADS_KEY] = torch.get_num_threads()
+        if pl_module.device.type == "cpu":
+            checkpoint[THREADS_KEY] = torch.get_num_threads()
