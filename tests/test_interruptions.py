@@ -53,9 +53,12 @@ def test_a_nan_validation_is_never_kept_as_best_and_fails_the_run(tiny_data_root
 
 
 def test_epochs_without_validation_still_write_last_ckpt(tiny_data_root, tmp_path):
-    killed = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", "trainer.max_epochs=3",
-                     "trainer.check_val_every_n_epoch=2", "hydra.run.dir=run",
-                     *_fault("SignalAtStep", tmp_path / "fired", step=STEPS_PER_EPOCH + 2, signal_name="SIGKILL"),
-                     cwd=tmp_path)
+    command = [*TINY_RUN, f"data.root={tiny_data_root}", "trainer.max_epochs=3", "trainer.check_val_every_n_epoch=2",
+               *_fault("SignalAtStep", tmp_path / "fired", step=STEPS_PER_EPOCH + 2, signal_name="SIGKILL")]
+    killed = run_cli("vae_lightning.train", *command, "hydra.run.dir=run", cwd=tmp_path)
     assert killed.returncode < 0
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")["epoch"] == 0  # epoch 1 had no validation
+    resumed = run_cli("vae_lightning.train", *command, "resume=run", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["epochs_trained"], metrics["global_step"]) == (3, 3 * STEPS_PER_EPOCH)

@@ -30,7 +30,8 @@ class RunCheckpoint(ModelCheckpoint):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
-        if self.save_last and self.dirpath and self.validated_at_step != trainer.global_step:
+        due = self.save_last and self.dirpath and not trainer.fast_dev_run  # fast_dev_run never writes checkpoints
+        if due and self.validated_at_step != trainer.global_step:
             path = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
             trainer.save_checkpoint(path)
             self.last_model_path = str(path)
