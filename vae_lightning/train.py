@@ -29,7 +29,13 @@ from vae_lightning.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
-from vae_lightning.errors import PreemptedError, RunInUseError, TrainingDivergedError, VAELightningError
+from vae_lightning.errors import (
+    PreemptedError,
+    RunInUseError,
+    StorageError,
+    TrainingDivergedError,
+    VAELightningError,
+)
 from vae_lightning.models.vae import import_path
 from vae_lightning.registry import PACKAGE
 from vae_lightning.run_config import has_run_config, save_run_config
@@ -99,7 +105,13 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
             analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
                                               f"seed={cfg.seed}"]))
         # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
-        write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
+        try:
+            write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
+        except OSError as error:
+            raise StorageError(
+                f"Could not write {run_dir / 'metrics.json'} ({error.strerror}); the checkpoints are intact. Free "
+                f"space, then rerun with resume={run_dir}: it tests the best checkpoint again and writes the file."
+            ) from error
     return metrics
 
 
