@@ -156,11 +156,9 @@ FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 def check_numbers_finite(node: Any, prefix: str = "") -> None:
     """Every number of the config is finite and fits float32: NaN slips through every range check (all comparisons
     with it are false) and an infinite β, learning rate or σ trains nothing but NaN."""
-    items = node.items() if isinstance(node, Mapping) else enumerate(node)
-    for key, _ in items:
+    keys = list(node.keys()) if isinstance(node, Mapping) else range(len(node))
+    for key in keys:
         name = f"{prefix}{key}" if isinstance(node, Mapping) else f"{prefix.rstrip('.')}[{key}]"
-        if name == "hydra":
-            continue
         value = _plain(node, key)
         if isinstance(value, Mapping | list) or OmegaConf.is_config(value):
             check_numbers_finite(node[key], f"{name}.")
@@ -185,7 +183,7 @@ def check_analysis_overrides(overrides: list[str]) -> None:
     typo fails now rather than after training, when the analysis starts."""
     defaults = analysis_config("<run>")
     for override in overrides:
-        key, sep, text = override.partition("=")
+        key, sep, _ = override.partition("=")
         if not sep or OmegaConf.select(defaults, key, default=_UNKNOWN) is _UNKNOWN:
             raise ConfigError(
                 f"analysis entry {override!r} is not allowed: it must be key=value with a key of analyze.yaml "
