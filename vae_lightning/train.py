@@ -235,7 +235,7 @@ def as_preemption(stop: SIGTERMException, command: str) -> PreemptedError:
     continue."""
     error = PreemptedError(
         "The run was stopped by SIGTERM (what a cluster sends before preempting a job or at its time limit) at the "
-        f"end of a batch. Its last finished epoch is kept in checkpoints/last.ckpt; continue it with: {command}"
+        f"end of a batch. Every finished epoch is kept in checkpoints/last.ckpt; continue it with: {command}"
     )
     error.__cause__ = stop
     return error
