@@ -3,12 +3,15 @@
 Each fault fires once: it leaves a marker file, so rerunning the very same command continues instead of failing again.
 """
 
+import errno
 import os
 import signal
 from pathlib import Path
 
 import lightning as L
 import torch
+
+from vae_lightning.checkpoint_io import AtomicCheckpointIO
 
 
 class _OneShot(L.Callback):
@@ -40,5 +43,30 @@ class PoisonWeightsAtStep(_OneShot):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if self._due(trainer):
+            with torch.no_grad():
+                next(pl_module.parameters()).view(-1)[0] = float("nan")
+
+
+class FullDiskCheckpointIO(AtomicCheckpointIO):
+    """Writes the first bytes of a checkpoint, then fails as a full disk does."""
+
+    def serialize(self, checkpoint: dict, handle) -> None:
+        handle.write(b"PK\x03\x04 the first bytes of a zip archive")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+class FullDiskAtStep(_OneShot):
+    """From `step` on, every checkpoint write fails with ENOSPC (No space left on device)."""
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+        if self._due(trainer):
+            trainer.strategy.checkpoint_io = FullDiskCheckpointIO()
+
+
+class PoisonWeightsBeforeValidation(L.Callback):
+    """Overwrites one weight with NaN before every validation (not the sanity check): the validation loss is NaN."""
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
             with torch.no_grad():
                 next(pl_module.parameters()).view(-1)[0] = float("nan")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch.plugins.io import TorchCheckpointIO  # what the Trainer saves checkpoints with
 
 from vae_lightning.atomic import write_json_atomic
+from vae_lightning.checkpoint_io import AtomicCheckpointIO  # what the Trainer saves checkpoints with
 
 KILLS_PER_KIND = 20
 
@@ -25,7 +25,7 @@ def _write_forever(path: Path, kind: str, ready) -> None:
     ready.set()
     for n in itertools.count():
         if kind == "checkpoint":
-            TorchCheckpointIO().save_checkpoint({"n": n, "state_dict": {"vae.w": weights}}, path)
+            AtomicCheckpointIO().save_checkpoint({"n": n, "state_dict": {"vae.w": weights}}, path)
         else:
             write_json_atomic(path, {"n": n, "values": list(range(20_000))})
 

@@ -51,13 +51,27 @@ BAD_INPUTS = [
     ("seed=1.5", "seed=1.5 is not allowed: it must be an integer"),
     ("redo=maybe", "redo='maybe' is not allowed: it must be true or false"),
     ("threads=two", "threads='two' is not allowed"),
+    # Non-finite or out-of-range numbers, a misspelt monitor, analysis overrides (issue 16).
+    ("model.beta=inf", "model.beta=inf is not allowed: every number must be finite"),
+    ("model.beta=nan", "model.beta=nan is not allowed: every number must be finite"),
+    ("optimizer.lr=inf", "optimizer.lr=inf is not allowed"),
+    ("optimizer.lr=1e39", "optimizer.lr=1e+39 is not allowed"),
+    ("model.likelihood=gaussian model.gaussian_sigma=nan", "model.gaussian_sigma=nan is not allowed"),
+    ("model.gaussian_sigma=inf", "model.gaussian_sigma=inf is not allowed"),
+    ("model.capacity_max=-inf", "model.capacity_max=-inf is not allowed"),
+    ("threads=-1", "threads=-1 is not allowed"),
+    ("threads=0", "threads=0 is not allowed"),
+    ("callbacks.checkpoint.monitor=val/los", "callbacks.checkpoint.monitor='val/los' is not a quantity"),
+    ('analysis=["iwae.num_images=abc"]', "iwae.num_images must be an integer"),
+    ('analysis=["iwea.num_images=5"]', "'iwea.num_images=5' is not allowed: it must be key=value with a key"),
+    ('analysis=["latent_map.tsne"]', "it must be key=value"),
 ]
 
 
 @pytest.mark.parametrize(("override", "message"), BAD_INPUTS)
 def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, message):
     with pytest.raises(ConfigError) as refused:
-        validate_train_config(_compose(override))
+        validate_train_config(_compose(*override.split(" ")))
     assert message in str(refused.value)
 
 
@@ -67,6 +81,7 @@ def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, me
     ["model.kl_schedule=capacity", "model.capacity_max=25", "model.capacity_steps=10000"],
     ["trainer.limit_train_batches=0.25", "trainer.limit_val_batches=3", "+trainer.gradient_clip_val=1.0"],
     ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer.name=adamw", "threads=1"],
+    ["callbacks.checkpoint.monitor=val/neg_elbo", 'analysis=["iwae.num_images=100","latent_map.tsne=true"]'],
 ])
 def test_valid_configs_pass(overrides):
     validate_train_config(_compose(*overrides))

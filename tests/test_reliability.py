@@ -34,7 +34,7 @@ def uninterrupted(tiny_data_root, tmp_path_factory):
     return _metrics(cwd / "run")
 
 
-@pytest.mark.parametrize(("signal_name", "exit_code"), [("SIGKILL", -signal.SIGKILL), ("SIGINT", 1)])
+@pytest.mark.parametrize(("signal_name", "exit_code"), [("SIGKILL", -signal.SIGKILL), ("SIGINT", 1), ("SIGTERM", 2)])
 def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(signal_name, exit_code, uninterrupted,
                                                                       tiny_data_root, tmp_path):
     # Killed mid-way through the second epoch: only that partial epoch may be lost.
@@ -44,8 +44,11 @@ def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(signal_name
     assert killed.returncode == exit_code, killed.stderr[-3000:]
     assert not (tmp_path / "run" / "metrics.json").exists()
     assert load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")["epoch"] == 0
-    if signal_name == "SIGINT":
+    if signal_name in ("SIGINT", "SIGTERM"):
         assert "Continue with:" in killed.stderr and f"resume={tmp_path / 'run'}" in killed.stderr
+    if signal_name == "SIGTERM":  # a cluster's preemption: a failure to continue, not a success
+        assert json.loads((tmp_path / "run" / "failure.json").read_text())["error_type"] == "PreemptedError"
+        assert "Traceback" not in killed.stderr
 
     resumed = run_cli("vae_lightning.train", *command, "resume=run", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

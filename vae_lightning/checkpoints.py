@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
+from vae_lightning.callbacks.threads import THREADS_KEY
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.conv_vae import derived_channels
+from vae_lightning.models.vae import CLASSES_KEY
 from vae_lightning.run_keys import RELOCATABLE_DATA_KEYS
 
 
@@ -62,9 +64,25 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
 
 
 
-def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_hparams: dict[str, Any],
-                   data_hparams: dict[str, Any]) -> None:
-    """Raise unless the checkpoint was trained with the model and data settings of the command continuing it."""
+def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_class: str, model_hparams: dict[str, Any],
+                   data_hparams: dict[str, Any], threads: int) -> None:
+    """Raise unless the checkpoint was trained with the model class, model and data settings and CPU thread count
+    of the command continuing it."""
+    saved_class = (checkpoint.get(CLASSES_KEY) or {}).get("model")
+    if saved_class is not None and saved_class != model_class:
+        raise CheckpointError(
+            f"The run in {Path(path).parent.parent} trained the model {saved_class}, but this command asks for "
+            f"{model_class}; its weights cannot continue as another model. Rerun with the run's own model= choice, "
+            "add redo=true to train this directory again from scratch (earlier outputs are moved aside), or drop "
+            "resume= to start a new run."
+        )
+    saved_threads = checkpoint.get(THREADS_KEY)
+    if saved_threads is not None and saved_threads != threads:
+        raise CheckpointError(
+            f"The run in {Path(path).parent.parent} was trained with {saved_threads} CPU thread(s) and this command "
+            f"would continue it with {threads}; on the CPU the thread count changes the floating-point results, so "
+            f"the continued run would not match an uninterrupted one. Rerun with threads={saved_threads}."
+        )
     saved_model = checkpoint.get("hyper_parameters", {})
     saved_data = checkpoint.get("datamodule_hyper_parameters", {})
     differing = [f"model.{key}: run {saved_model[key]!r} vs command {value!r}" for key, value in model_hparams.items()

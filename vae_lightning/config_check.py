@@ -9,18 +9,22 @@ typo costs a second and leaves no half-made run directory behind.
 import collections.abc
 import dataclasses
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import get_class
 from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.building import build, build_model, constructor_parameters, supplied_by_code
+from vae_lightning.analyze import analysis_config
+from vae_lightning.building import build, build_model, constructor_parameters, model_class, supplied_by_code
 from vae_lightning.errors import ConfigError
 
 
@@ -78,7 +82,10 @@ def validate_train_config(cfg: DictConfig) -> None:
     check_against_signature(cfg.logger, prefix="logger.")
     for name, node in cfg.callbacks.items():
         check_against_signature(node, prefix=f"callbacks.{name}.")
+    check_numbers_finite(cfg)
+    check_run_settings(cfg)
     check_values(cfg)
+    check_checkpoint_monitors(cfg)
 
 
 def check_against_schema(node: Mapping[str, Any], schema: type | Mapping[str, Any], prefix: str,
@@ -139,6 +146,73 @@ def check_against_signature(node: DictConfig, prefix: str) -> None:
             raise ConfigError(
                 f"{prefix}{key} is not an argument of {node._target_} (a misspelling?). See that class's "
                 "documentation for the arguments it takes."
+            )
+
+
+# float32's largest value: the model computes in float32, so a larger setting becomes infinity inside it.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def check_numbers_finite(node: Any, prefix: str = "") -> None:
+    """Every number of the config is finite and fits float32: NaN slips through every range check (all comparisons
+    with it are false) and an infinite β, learning rate or σ trains nothing but NaN."""
+    keys = list(node.keys()) if isinstance(node, Mapping) else range(len(node))
+    for key in keys:
+        name = f"{prefix}{key}" if isinstance(node, Mapping) else f"{prefix.rstrip('.')}[{key}]"
+        value = _plain(node, key)
+        if isinstance(value, Mapping | list) or OmegaConf.is_config(value):
+            check_numbers_finite(node[key], f"{name}.")
+        elif isinstance(value, float) and not (math.isfinite(value) and abs(value) <= FLOAT32_MAX):
+            raise ConfigError(
+                f"{name}={value!r} is not allowed: every number must be finite and within ±{FLOAT32_MAX:.3g} "
+                "(float32, the precision the model computes in). Set it to a finite value."
+            )
+
+
+def check_run_settings(cfg: DictConfig) -> None:
+    """The run-level settings that have no class to check them: the thread count and the analysis overrides."""
+    if cfg.threads is not None and cfg.threads < 1:
+        raise ConfigError(
+            f"threads={cfg.threads} is not allowed: it must be null (torch's default, all cores) or an integer ≥ 1."
+        )
+    check_analysis_overrides(cfg.analysis)
+
+
+def check_analysis_overrides(overrides: list[str]) -> None:
+    """Each `analysis=[...]` entry is `key=value` with a key of analyze.yaml and a value of that key's type, so a
+    typo fails now rather than after training, when the analysis starts."""
+    defaults = analysis_config("<run>")
+    for override in overrides:
+        key, sep, _ = override.partition("=")
+        if not sep or OmegaConf.select(defaults, key, default=_UNKNOWN) is _UNKNOWN:
+            raise ConfigError(
+                f"analysis entry {override!r} is not allowed: it must be key=value with a key of analyze.yaml "
+                "(vae_lightning/conf/analyze.yaml), e.g. 'analysis=[\"iwae.num_images=1000\"]'."
+            )
+        default = OmegaConf.select(defaults, key)
+        value = OmegaConf.select(OmegaConf.from_dotlist([override]), key)
+        if default is not None and not OmegaConf.is_config(default) and value is not None \
+                and not _matches(value, type(default)):
+            raise ConfigError(
+                f"analysis entry {override!r} is not allowed: analyze.yaml's {key} must be "
+                f"{_describe(type(default))} (its default is {default!r})."
+            )
+
+
+_UNKNOWN = object()
+
+
+def check_checkpoint_monitors(cfg: DictConfig) -> None:
+    """A checkpoint callback's `monitor` names a quantity the model logs (`val/<term>` or `train/<term>`): a
+    misspelt one would otherwise fail only when the first epoch ends."""
+    terms = model_class(cfg.model).term_descriptions
+    allowed = [f"{stage}/{term}" for stage in ("val", "train") for term in terms]
+    for name, node in cfg.callbacks.items():
+        monitor = node.get("monitor")
+        if monitor is not None and issubclass(get_class(node._target_), ModelCheckpoint) and monitor not in allowed:
+            raise ConfigError(
+                f"callbacks.{name}.monitor={monitor!r} is not a quantity this model logs (a misspelling?). Use one "
+                f"of {', '.join(allowed)}, or null to keep the latest epoch."
             )
 
 

@@ -31,3 +31,15 @@ class CheckpointError(VAELightningError):
 
 class TrainingDivergedError(VAELightningError):
     """The loss stopped being finite; training stops before a damaged state can be saved."""
+
+
+class StorageError(VAELightningError):
+    """An output file could not be written (a full disk, a quota, permissions); what was written before is intact."""
+
+
+class RunInUseError(VAELightningError):
+    """Another process is training into the same run directory; starting a second would mix their files."""
+
+
+class PreemptedError(VAELightningError):
+    """The run was asked to stop (SIGTERM: a cluster's preemption or time limit); it can be continued."""

@@ -5,7 +5,6 @@ Hydra calls `on_run_start` / `on_multirun_start` after composing the config and 
 directory, the only moment a refusal leaves nothing behind.
 """
 
-import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,7 +18,8 @@ from omegaconf import DictConfig, OmegaConf, read_write
 from vae_lightning.commands import rerun_sweep_command
 from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
-from vae_lightning.run_state import FAILURE_FILE
+from vae_lightning.run_keys import NOT_POINT_KEYS
+from vae_lightning.run_state import FAILURE_FILE, read_json_record
 
 
 class RunGuard(Callback):
@@ -66,7 +66,23 @@ def _check_run(config: DictConfig) -> None:
 
 def _check_sweep(config: DictConfig) -> None:
     validate_train_config(_task_part(config))
+    refuse_sweeping_unnamed_keys(config.hydra.overrides.task)
     ensure_writable(Path(config.hydra.sweep.dir), "hydra.sweep.dir")
+
+
+def refuse_sweeping_unnamed_keys(task_overrides: list[str]) -> None:
+    """A swept key that does not name the point folders (`NOT_POINT_KEYS`, e.g. threads=1,2) would send every value
+    into one folder, where the first finished point makes the others skip: refuse it before anything runs."""
+    parsed = OverridesParser.create().parse_overrides(list(task_overrides))
+    unnamed = [o.input_line for o in parsed if o.is_sweep_override() and o.key_or_group in NOT_POINT_KEYS]
+    if unnamed:
+        raise ConfigError(
+            f"{', '.join(unnamed)} sweeps a setting that does not name the sweep's point folders "
+            f"({', '.join(NOT_POINT_KEYS)}: where and how a run is carried out, not what it trains), so every "
+            "value would go to the same folder "
+            "and all but the first would be skipped. Give it one value, or run one sweep per value, each with its "
+            "own hydra.sweep.dir=<dir>."
+        )
 
 
 def name_points_by_swept_keys(config: DictConfig) -> None:
@@ -107,7 +123,12 @@ def _task_part(config: DictConfig) -> DictConfig:
 
 
 def _first_line(failure_file: Path) -> str:
-    return json.loads(failure_file.read_text())["error"].splitlines()[0][:200]
+    """The first line of a recorded error; a damaged failure.json still counts as a failure and says so."""
+    record = read_json_record(failure_file)
+    error = record.get("error") if record is not None else None
+    if not isinstance(error, str) or not error.strip():
+        return f"(its {FAILURE_FILE} is damaged or holds no error message)"
+    return error.splitlines()[0][:200]
 
 
 def _exit_on_error(check: Callable[[], None]) -> None:

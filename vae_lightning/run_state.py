@@ -2,31 +2,64 @@
 a checkpoint to continue from — so a rerun finishes the work instead of repeating or losing it."""
 
 import json
+import os
+import shutil
+import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
 from vae_lightning.atomic import write_json_atomic
-from vae_lightning.errors import VAELightningError
+from vae_lightning.checkpoints import load_checkpoint
+from vae_lightning.errors import CheckpointError, VAELightningError
 
 METRICS_FILE = "metrics.json"
 FAILURE_FILE = "failure.json"
-LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
+CHECKPOINT_DIR = "checkpoints"
+LAST_CHECKPOINT = Path(CHECKPOINT_DIR) / "last.ckpt"
+CONFIG_DIR = ".hydra"
+LOG_FILE = "train.log"
 # What a run writes; `redo=true` moves these aside together so an old result never mixes with the new one.
-RUN_OUTPUTS = (METRICS_FILE, FAILURE_FILE, "checkpoints", "tensorboard", "analysis")
+RUN_OUTPUTS = (METRICS_FILE, FAILURE_FILE, CHECKPOINT_DIR, "tensorboard", "analysis", CONFIG_DIR)
+
+
+def read_json_record(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by a run, or None when the file is absent, unreadable, not JSON or not an object: a
+    damaged record must never stop the command that looks at it."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def finished_metrics(run_dir: Path) -> dict[str, Any] | None:
-    """The metrics of a run that already finished in `run_dir`, or None."""
+    """The metrics of a run that already finished in `run_dir`, or None (also when metrics.json is damaged: then
+    the run is treated as unfinished, continued from its checkpoint and its metrics.json written again)."""
     path = run_dir / METRICS_FILE
-    return json.loads(path.read_text()) if path.is_file() else None
+    metrics = read_json_record(path)
+    if metrics is None and path.exists():
+        print(f"{path} is damaged (not a JSON object); treating the run as unfinished.")
+    return metrics
 
 
 def resumable_checkpoint(run_dir: Path) -> Path | None:
-    """The end-of-epoch checkpoint an interrupted run in `run_dir` continues from, or None."""
-    path = run_dir / LAST_CHECKPOINT
-    return path if path.is_file() else None
+    """The checkpoint an interrupted run in `run_dir` continues from: `last.ckpt`, or the newest best checkpoint
+    when `last.ckpt` is damaged (said on the console); None when there is none to continue from."""
+    last = run_dir / LAST_CHECKPOINT
+    candidates = [last, *sorted((run_dir / CHECKPOINT_DIR).glob("best-*.ckpt"), reverse=True)]
+    for path in (candidate for candidate in candidates if candidate.is_file()):
+        try:
+            load_checkpoint(path)
+        except CheckpointError as error:
+            print(f"Cannot continue from {path}: {error}")
+            continue
+        if path != last:
+            print(f"Continuing from {path} instead (the best epoch's checkpoint, so the epochs after it are trained "
+                  "again).")
+        return path
+    return None
 
 
 def record_failure(run_dir: Path, error: BaseException) -> None:
@@ -35,7 +68,10 @@ def record_failure(run_dir: Path, error: BaseException) -> None:
                "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if not isinstance(error, VAELightningError):  # a bug, not a user error: keep where it happened
         payload["traceback"] = "".join(traceback.format_exception(error))
-    write_json_atomic(run_dir / FAILURE_FILE, payload)
+    try:
+        write_json_atomic(run_dir / FAILURE_FILE, payload)
+    except OSError as write_error:  # e.g. the disk that stopped the run is still full: the console still says why
+        print(f"Could not record the failure in {run_dir / FAILURE_FILE} ({write_error.strerror}).", file=sys.stderr)
 
 
 def clear_failure(run_dir: Path) -> None:
@@ -43,7 +79,8 @@ def clear_failure(run_dir: Path) -> None:
 
 
 def set_aside_outputs(run_dir: Path) -> Path | None:
-    """Move an earlier attempt's outputs into `previous-<time>/` inside the run directory; never delete them."""
+    """Move an earlier attempt's outputs, its config included, into `previous-<time>/` inside the run directory;
+    never delete them. `train.log` is copied there and emptied, since this process already logs into it."""
     present = [run_dir / name for name in RUN_OUTPUTS if (run_dir / name).exists()]
     if not present:
         return None
@@ -51,4 +88,8 @@ def set_aside_outputs(run_dir: Path) -> Path | None:
     destination.mkdir()
     for path in present:
         path.rename(destination / path.name)
+    log = run_dir / LOG_FILE
+    if log.is_file():
+        shutil.copy2(log, destination / LOG_FILE)
+        os.truncate(log, 0)
     return destination

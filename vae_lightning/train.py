@@ -4,6 +4,8 @@
     python -m vae_lightning.train data=fashion model.beta=4
 """
 
+import contextlib
+import math
 import sys
 import time
 from pathlib import Path
@@ -15,20 +17,31 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analyze import analysis_config, analyze
-from vae_lightning.atomic import write_json_atomic
+from vae_lightning.atomic import remove_stale_temporaries, write_json_atomic
 from vae_lightning.building import build, build_model
-from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt
+from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
+from vae_lightning.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
-from vae_lightning.errors import VAELightningError
+from vae_lightning.errors import (
+    PreemptedError,
+    RunInUseError,
+    StorageError,
+    TrainingDivergedError,
+    VAELightningError,
+)
 from vae_lightning.models.vae import import_path
 from vae_lightning.registry import PACKAGE
+from vae_lightning.run_config import has_run_config, save_run_config
+from vae_lightning.run_lock import run_lock
 from vae_lightning.run_state import (
+    CHECKPOINT_DIR,
     FAILURE_FILE,
     clear_failure,
     finished_metrics,
@@ -45,32 +58,34 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     """Fit and test one configuration in `run_dir`, continuing an interrupted attempt there; returns what it writes
     to `run_dir/metrics.json`."""
     validate_train_config(cfg)  # again here: a sweep's swept values reach only the job, not the run guard
-    previous = finished_metrics(run_dir)
-    if previous is not None and not cfg.redo:
-        print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
-        return previous
-    if is_main_process():  # with DDP, the other processes start later and must not touch the run's files
-        if cfg.redo and (moved := set_aside_outputs(run_dir)):
-            print(f"redo=true: the earlier outputs of this run directory were moved to {moved}")
-        clear_failure(run_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
-    datamodule.prepare_data()  # find the data before anything heavier is built, so a data problem is reported first
-    model = build_model(cfg.model, cfg.optimizer, datamodule)
-    ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
-    callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
+    model = build_model(cfg.model, cfg.optimizer, datamodule)  # settings only: no data is read yet
+    previous, ckpt_path = claim_run_dir(cfg, run_dir, model, datamodule)
+    if previous is not None:
+        print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
+        return previous
+    datamodule.prepare_data()  # find the data before the trainer is built, so a data problem is reported first
+    callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
-    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger))
+    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()])
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - started
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not best and trainer.checkpoint_callback and trainer.checkpoint_callback.monitor in trainer.callback_metrics:
+        raise TrainingDivergedError(
+            f"No validation score of this run was finite, so no checkpoint was kept as the best one: training "
+            f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
+            "redo=true."
+        )
     (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+    raise_unless_finite(results, best)
     metrics = collect_test_metrics(results)
     metrics.update(
         model=import_path(type(model)),
@@ -89,7 +104,14 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         if cfg.analyze and best:
             analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
                                               f"seed={cfg.seed}"]))
-        write_json_atomic(run_dir / "metrics.json", metrics)  # last: its presence means the run is complete
+        # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
+        try:
+            write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
+        except OSError as error:
+            raise StorageError(
+                f"Could not write {run_dir / 'metrics.json'} ({error.strerror}); the checkpoints are intact. Free "
+                f"space, then rerun with resume={run_dir}: it tests the best checkpoint again and writes the file."
+            ) from error
     return metrics
 
 
@@ -104,17 +126,49 @@ def is_main_process() -> bool:
     return rank_zero_only.rank == 0
 
 
-def starting_checkpoint(cfg: DictConfig, run_dir: Path, model_hparams: dict[str, Any],
-                        data_hparams: dict[str, Any]) -> str | None:
-    """The run directory's own last checkpoint when an attempt was interrupted there, else `cfg.ckpt_path`."""
-    own = resumable_checkpoint(run_dir)
+def claim_run_dir(cfg: DictConfig, run_dir: Path, model: L.LightningModule,
+                  datamodule: L.LightningDataModule) -> tuple[dict[str, Any] | None, str | None]:
+    """Decide, before writing anything into `run_dir`, what this command does there; returns the metrics of a run
+    that already finished there with the same settings (nothing to do), else the checkpoint to start from.
+
+    Continuing a run, or keeping a finished one, needs the command's model, data and thread settings to equal the
+    run's; otherwise the run is refused with its files untouched. With DDP only process 0 changes files.
+    """
+    main = is_main_process()
+    if main:
+        for folder in (run_dir, run_dir / CHECKPOINT_DIR):
+            for stale in remove_stale_temporaries(folder):
+                print(f"Removed {stale}, the partial file of a write that was killed.")
+    previous = finished_metrics(run_dir)
+    own = None if cfg.redo else resumable_checkpoint(run_dir)
     if own is not None:
-        check_same_run(load_checkpoint(own), own, model_hparams, data_hparams)
+        check_same_run(load_checkpoint(own), own, import_path(type(model)), dict(model.hparams),
+                       dict(datamodule.hparams), torch.get_num_threads())
+    if main:
+        clear_failure(run_dir)  # the outcome of this command replaces that of the last one
+    if previous is not None and not cfg.redo:
+        return previous, None
+    if cfg.redo and main and (moved := set_aside_outputs(run_dir)):
+        print(f"redo=true: the earlier outputs of this run directory, its config included, were moved to {moved}")
+    if own is not None:
         print(f"Continuing the interrupted run in {run_dir} from {own}")
-        return str(own)
+        return None, str(own)
+    if main:
+        save_run_config(run_dir, cfg)  # a fresh start: the config describes what this command trains
     if cfg.ckpt_path:
-        check_compatible(load_checkpoint(cfg.ckpt_path), cfg.ckpt_path, model_hparams)
-    return cfg.ckpt_path
+        check_compatible(load_checkpoint(cfg.ckpt_path), cfg.ckpt_path, dict(model.hparams))
+    return None, cfg.ckpt_path
+
+
+def raise_unless_finite(results: dict[str, float], checkpoint: str) -> None:
+    """A non-finite test result means the weights are broken; it must fail the run, never become metrics.json."""
+    broken = sorted(key for key, value in results.items() if not math.isfinite(value))
+    if broken:
+        raise TrainingDivergedError(
+            f"The test results of checkpoint {checkpoint or '(the last weights)'} are not finite "
+            f"({', '.join(broken[:5])}): the model diverged. Lower optimizer.lr or β, then train again with "
+            "redo=true."
+        )
 
 
 def _relative_if_inside(path: Path, directory: Path) -> str:
@@ -152,21 +206,39 @@ def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    command = resume_command(hydra_cfg.overrides.task, run_dir)
     try:
-        metrics = train(cfg, run_dir, resume_command(hydra_cfg.overrides.task, run_dir))
-    except Exception as error:
-        # Whatever stopped this run is recorded beside it; in a sweep the other points go on.
-        if is_main_process():
+        with run_lock(run_dir) if is_main_process() else contextlib.nullcontext():
+            metrics = train(cfg, run_dir, command)
+    except (Exception, SIGTERMException) as raised:
+        error = as_preemption(raised, command) if isinstance(raised, SIGTERMException) else raised
+        # Whatever stopped this run is recorded beside it, unless the directory belongs to another process; in a
+        # sweep the other points go on.
+        if is_main_process() and not isinstance(error, RunInUseError):
+            if not has_run_config(run_dir):
+                save_run_config(run_dir, cfg)  # a point that failed at once is still listed by `report`
             record_failure(run_dir, error)
         if not isinstance(error, VAELightningError) and not in_sweep:
             raise  # a bug: keep its traceback
-        print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
+        recorded = "" if isinstance(error, RunInUseError) else f"\n(recorded in {run_dir / FAILURE_FILE})"
+        print(f"\nError: {error}{recorded}", file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(2)
     if is_main_process():
         print(summary(run_dir, metrics))
     return metrics["test"]["neg_elbo"]
+
+
+def as_preemption(stop: SIGTERMException, command: str) -> PreemptedError:
+    """Lightning turns SIGTERM into a SystemExit with status 0; a preempted run must fail visibly and say how to
+    continue."""
+    error = PreemptedError(
+        "The run was stopped by SIGTERM (what a cluster sends before preempting a job or at its time limit) at the "
+        f"end of a batch. Every finished epoch is kept in checkpoints/last.ckpt; continue it with: {command}"
+    )
+    error.__cause__ = stop
+    return error
 
 
 def cli() -> None:

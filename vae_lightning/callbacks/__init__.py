@@ -1,5 +1,7 @@
+from vae_lightning.callbacks.checkpointing import RunCheckpoint
 from vae_lightning.callbacks.interruption import ResumeHintOnInterrupt
 from vae_lightning.callbacks.latent_panels import LatentPanels
 from vae_lightning.callbacks.random_state import RandomStateInCheckpoints
+from vae_lightning.callbacks.threads import ThreadsInCheckpoints
 
-__all__ = ["LatentPanels", "RandomStateInCheckpoints", "ResumeHintOnInterrupt"]
+__all__ = ["LatentPanels", "RandomStateInCheckpoints", "RunCheckpoint", "ResumeHintOnInterrupt", "ThreadsInCheckpoints"]

@@ -8,6 +8,7 @@ from torch import Tensor
 from vae_lightning import decoding
 from vae_lightning.analysis.grids import display_grid
 from vae_lightning.analysis.traversal import most_active_dims
+from vae_lightning.errors import ConfigError
 
 
 class LatentPanels(L.Callback):
@@ -31,6 +32,15 @@ class LatentPanels(L.Callback):
         self._images: Tensor | None = None
         self._labels: Tensor | None = None
         self._prior_z: Tensor | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Refuse a validation split smaller than the panel before the first epoch, not when it ends."""
+        if stage == "fit" and (available := trainer.datamodule.num_images("val")) < self.num_images:
+            raise ConfigError(
+                f"callbacks.latent_panels.num_images={self.num_images} is more than the {available} validation "
+                "image(s) this data gives. Lower it, e.g. callbacks.latent_panels.num_images="
+                f"{max(available, 1)}, or use more images (or a larger data.val_fraction)."
+            )
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]

@@ -26,6 +26,7 @@ log = logging.getLogger("vae_lightning.data")
 
 CHANNEL_MODES = {1: "L", 3: "RGB"}
 WHITE = (255, 255, 255, 255)
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 
 def decode_square(path: Path, image_size: int, channels: int, crop: int | None = None) -> torch.Tensor:
@@ -37,7 +38,7 @@ def decode_square(path: Path, image_size: int, channels: int, crop: int | None =
     """
     try:
         with Image.open(path) as image:
-            flat = _on_white(image).convert(CHANNEL_MODES[channels])
+            flat = _on_white(_eight_bit(image)).convert(CHANNEL_MODES[channels])
             side = min(flat.size) if crop is None else crop
             if side > min(flat.size):
                 raise DataError(f"{path} is {flat.width}×{flat.height} pixels, smaller than the crop of {side}; "
@@ -54,6 +55,15 @@ def decode_square(path: Path, image_size: int, channels: int, crop: int | None =
         ) from error
     return torch.from_numpy(np.asarray(square, dtype=np.uint8).copy()).reshape(image_size, image_size, channels
                                                                                ).permute(2, 0, 1)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit greyscale image (Pillow opens 16-bit PNGs as mode I;16 or I) scaled to 8 bits: Pillow's own
+    conversion clips every value above 255 to white instead of scaling it."""
+    if image.mode not in SIXTEEN_BIT_MODES:
+        return image
+    values = np.asarray(image, dtype=np.float64)
+    return Image.fromarray(np.clip(np.rint(values / 257), 0, 255).astype(np.uint8))
 
 
 def _on_white(image: Image.Image) -> Image.Image:

@@ -70,9 +70,11 @@ def _read_checked(path: Path, max_bytes: int) -> tuple[bytearray, tuple[int, ...
 
 
 def read_idx_pair(
-    images_path: Path, labels_path: Path, image_shape: tuple[int, int] = (28, 28)
+    images_path: Path, labels_path: Path, image_shape: tuple[int, int] = (28, 28), num_classes: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read matching image and label files, checking image size, ranks and that the counts agree."""
+    """Read matching image and label files, checking image size, ranks, that the counts agree and, given
+    `num_classes`, that every label is a class index: a bad label would otherwise train silently or crash a
+    conditional model mid-run."""
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.ndim != 3 or tuple(images.shape[1:]) != tuple(image_shape):
@@ -90,6 +92,12 @@ def read_idx_pair(
         raise DataError(
             f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; the two files "
             f"come from different downloads or one is damaged. {_FIX}"
+        )
+    if num_classes is not None and (largest := int(labels.max())) >= num_classes:
+        raise DataError(
+            f"{labels_path} holds label {largest} (at index {int(labels.argmax())}), but the dataset has "
+            f"{num_classes} classes, labelled 0 to {num_classes - 1}; the file is damaged or belongs to another "
+            f"dataset. {_FIX}"
         )
     return images, labels
 

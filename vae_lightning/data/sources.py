@@ -139,12 +139,13 @@ def _from_gzip_dir(spec: DatasetSpec, gz_dir: Path, target_root: Path) -> Path:
     for images_stem, labels_stem in SPLIT_STEMS:
         outputs = (out_dir / images_stem, out_dir / labels_stem)
         if any(_is_stale(path, gz_dir / f"{path.name}.gz") for path in outputs):
-            arrays = read_idx_pair(gz_dir / f"{images_stem}.gz", gz_dir / f"{labels_stem}.gz", spec.image_shape[1:])
+            arrays = read_idx_pair(gz_dir / f"{images_stem}.gz", gz_dir / f"{labels_stem}.gz", spec.image_shape[1:],
+                                   len(spec.class_names))
             for path, array in zip(outputs, arrays, strict=True):
                 _write_idx_atomically(path, array)
             extracted += [path.name for path in outputs]
         else:
-            read_idx_pair(*outputs, spec.image_shape[1:])
+            read_idx_pair(*outputs, spec.image_shape[1:], len(spec.class_names))
     action = f"extracted {', '.join(extracted)}" if extracted else "reused the files extracted earlier"
     log.info("%s: using the .gz files in %s (%s into %s)", spec.folder, gz_dir, action, out_dir)
     return target_root
@@ -166,14 +167,20 @@ def _from_download(spec: DatasetSpec, root: Path) -> Path:
 def _validate(spec: DatasetSpec, raw: Path) -> None:
     """Read both splits fully, so a corrupt file fails here rather than being skipped or failing mid-training."""
     for images_stem, labels_stem in SPLIT_STEMS:
-        read_idx_pair(raw / images_stem, raw / labels_stem, spec.image_shape[1:])
+        read_idx_pair(raw / images_stem, raw / labels_stem, spec.image_shape[1:], len(spec.class_names))
 
 
 def _describe_missing(directory: Path) -> _NotHere:
     """Say what a location lacks: nothing there at all, or which of the four files are missing."""
     if not directory.is_dir():
         return _NotHere(f"{directory} (does not exist)")
-    present = sorted(path.name for path in directory.iterdir() if path.name.removesuffix(".gz") in FILE_STEMS)
+    entries = [path for path in directory.iterdir() if path.name.removesuffix(".gz") in FILE_STEMS]
+    if folders := sorted(path.name for path in entries if path.is_dir()):
+        raise DataError(
+            f"{directory} holds {', '.join(folders)} as folder(s) where the dataset's files should be; an unpacking "
+            f"step went wrong. Replace each with the file of that name ({', '.join(f'{s}.gz' for s in FILE_STEMS)})."
+        )
+    present = sorted(path.name for path in entries)
     if not present:
         return _NotHere(f"{directory} (no IDX files)")
     missing = [f"{stem}.gz" for stem in FILE_STEMS if f"{stem}.gz" not in present]

@@ -2,7 +2,6 @@
 numbers and its error. Points the sweep asked for that never got a folder are added as missing."""
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.errors import VAELightningError
 from vae_lightning.reporting import sweep_points
-from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE
+from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE, read_json_record
 
 FINISHED, FAILED, UNFINISHED, MISSING = "finished", "failed", "unfinished", "missing"
 STATUSES = (FINISHED, FAILED, UNFINISHED, MISSING)
@@ -100,10 +99,19 @@ def find_run_dirs(root: Path) -> list[Path]:
 
 
 def read_run(run_dir: Path) -> Run:
-    """A run's config and status: finished (metrics.json), failed (failure.json), or unfinished (neither)."""
-    config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+    """A run's config and status: finished (metrics.json), failed (failure.json), or unfinished (neither). A file
+    that cannot be read makes the run failed, with the file named as its error, so one damaged folder never stops
+    the report of the others."""
     overrides_path = run_dir / ".hydra" / "overrides.yaml"
-    overrides = [str(o) for o in OmegaConf.load(overrides_path)] if overrides_path.is_file() else []
+    try:
+        config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
+        if not isinstance(config, DictConfig):
+            raise TypeError("not a mapping")
+        overrides = [str(o) for o in OmegaConf.load(overrides_path)] if overrides_path.is_file() else []
+    except Exception as error:  # OmegaConf raises yaml, OSError and its own errors for a damaged file
+        return Run(status=FAILED, overrides=[], path=run_dir,
+                   error=f"its .hydra/config.yaml or overrides.yaml cannot be read ({type(error).__name__}); "
+                         "rerun the point with redo=true")
     run = Run(
         status=UNFINISHED,
         overrides=overrides,
@@ -111,12 +119,16 @@ def read_run(run_dir: Path) -> Run:
         seed=OmegaConf.select(config, "seed"),
         path=run_dir,
         config=config,
-        analysis=_read_json(run_dir / "analysis" / METRICS_FILE),
+        analysis=read_json_record(run_dir / "analysis" / METRICS_FILE),
     )
-    metrics, failure = _read_json(run_dir / METRICS_FILE), _read_json(run_dir / FAILURE_FILE)
+    metrics, failure = read_json_record(run_dir / METRICS_FILE), read_json_record(run_dir / FAILURE_FILE)
     if metrics is not None:
         run.status, run.metrics = FINISHED, metrics
-    elif failure is not None:
+    elif (run_dir / METRICS_FILE).exists():
+        run.status = FAILED
+        run.error = f"its {METRICS_FILE} is damaged (not a JSON object); rerun the point to write it again"
+    elif failure is not None or (run_dir / FAILURE_FILE).exists():
+        failure = failure or {}
         run.status = FAILED
         run.error = f"{failure.get('error_type', 'Error')}: {failure.get('error', 'no message recorded')}"
     return run
@@ -126,14 +138,10 @@ def _is_run(folder: Path) -> bool:
     return (folder / ".hydra" / "config.yaml").is_file()
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text()) if path.is_file() else None
-
-
 def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run]) -> list[Run]:
     """The points no run folder answers; β and seed come from the point, or from a sibling when not swept."""
     present = {sweep_points.point_values(run.overrides, keys) for run in runs}
-    sibling = runs[0].config
+    sibling = next((run.config for run in runs if run.config is not None), OmegaConf.create())
     missing = []
     for overrides in expanded:
         if sweep_points.point_values(overrides, keys) in present:
