@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from vae_lightning.console import silence_uninformative_messages
+
 PLAIN_PATH = re.compile(r"[\w./:~-]+")
 # Hydra overrides a sweep rerun leaves out: it sets hydra.sweep.dir itself, -m implies hydra.mode, and the run guard
 # adds the exclude_keys override to every sweep again (naming each point's folder by its swept keys only).
@@ -38,7 +40,9 @@ def quote_existing_paths(arguments: Sequence[str], keys: Sequence[str]) -> list[
 
 
 def run_cli(main: Callable[[], Any], path_keys: Sequence[str]) -> None:
-    """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths)."""
+    """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths),
+    with Lightning's uninformative messages silenced from the first Trainer on (see vae_lightning.console)."""
+    silence_uninformative_messages()
     sys.argv[1:] = quote_existing_paths(sys.argv[1:], path_keys)
     main()
 

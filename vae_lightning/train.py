@@ -16,6 +16,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
 
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analyze import analysis_config, analyze
@@ -25,6 +26,8 @@ from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterr
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
+from vae_lightning.console import closing_summary, progress_display, start_line
+from vae_lightning.console_log import console_copied_to
 from vae_lightning.errors import VAELightningError
 from vae_lightning.models.vae import import_path
 from vae_lightning.registry import PACKAGE
@@ -63,15 +66,22 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     ckpt_path = starting_checkpoint(cfg, run_dir, dict(model.hparams), dict(datamodule.hparams))
     callbacks = [RandomStateInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
-    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger))
+    if cfg.trainer.enable_progress_bar:
+        callbacks.append(progress_display())
+    # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
+    summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
+    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), **summary_table)
+    if is_main_process():
+        print(start_line(model, datamodule.hparams.name, trainer, run_dir), flush=True)
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - started
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
-    metrics = collect_test_metrics(results)
+    (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
+                              verbose=False)  # the closing summary says it compactly
+    metrics = collect_test_metrics(results, model.per_dimension_terms("test"))
     metrics.update(
         model=import_path(type(model)),
         term_descriptions=dict(model.term_descriptions),
@@ -121,39 +131,29 @@ def _relative_if_inside(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
-def collect_test_metrics(results: dict[str, float]) -> dict[str, Any]:
-    """Regroup Lightning's flat `test/...` results into the objective's terms (`test`) and one list per
-    per-dimension term (`test_kl_per_dim`, …), in dimension order."""
-    terms = {key.removeprefix("test/"): value for key, value in results.items()
-             if key.startswith("test/") and key.count("/") == 1}
-    per_dim: dict[str, dict[int, float]] = {}
-    for key, value in results.items():
-        if key.startswith("test/") and key.count("/") == 2:
-            _, name, dim = key.split("/")
-            per_dim.setdefault(name, {})[int(dim)] = value
+def collect_test_metrics(results: dict[str, float], per_dimension: dict[str, Tensor]) -> dict[str, Any]:
+    """Lightning's `test/...` results as the objective's terms (`test`), and one list per per-dimension term
+    (`test_kl_per_dim`, …), in dimension order."""
     return {
         "units": "nats per image",
-        "test": terms,
-        **{f"test_{name}": [values[d] for d in sorted(values)] for name, values in per_dim.items()},
+        "test": {key.removeprefix("test/"): value for key, value in results.items() if key.startswith("test/")},
+        **{f"test_{name}": values.tolist() for name, values in per_dimension.items()},
     }
-
-
-def summary(run_dir: Path, metrics: dict[str, Any]) -> str:
-    test = metrics["test"]
-    return (
-        f"Run directory: {run_dir}\n"
-        f"Test ({metrics['num_test_images']} {metrics['dataset']} images, checkpoint {metrics['checkpoint']}): "
-        f"negative ELBO {test['neg_elbo']:.2f} nats/image = reconstruction {test['recon']:.2f} + KL {test['kl']:.2f}"
-    )
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    with console_copied_to(run_dir / f"{hydra_cfg.job.name}.log"):
+        return train_and_report(cfg, run_dir, hydra_cfg.mode == RunMode.MULTIRUN,
+                                resume_command(hydra_cfg.overrides.task, run_dir))
+
+
+def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, resume_command: str) -> float | None:
+    """Train, then print the closing summary; a user's mistake is recorded and printed as one paragraph."""
     try:
-        metrics = train(cfg, run_dir, resume_command(hydra_cfg.overrides.task, run_dir))
+        metrics = train(cfg, run_dir, resume_command)
     except Exception as error:
         # Whatever stopped this run is recorded beside it; in a sweep the other points go on.
         if is_main_process():
@@ -165,7 +165,7 @@ def main(cfg: DictConfig) -> float | None:
             return None
         sys.exit(2)
     if is_main_process():
-        print(summary(run_dir, metrics))
+        print(closing_summary(run_dir, metrics))
     return metrics["test"]["neg_elbo"]
 
 
