@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
@@ -104,15 +105,27 @@ def _offset_labels(offsets: Tensor) -> list[str]:
 
 
 def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor, offsets: Tensor,
-                   title: str) -> Figure:
-    """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ."""
-    figure = image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
-    axes = figure.subplots(len(dims), 1, squeeze=False)[:, 0]
-    for ax, row, dim in zip(axes, images, dims, strict=True):
+                   title: str, base_image: Tensor | None = None) -> Figure:
+    """Rows: dimensions, each labelled with its KL; columns: offsets from the base code in prior σ, with the μ
+    column outlined. `base_image`, when given, is shown above the μ column, so the input sits over its
+    reconstruction."""
+    header = [] if base_image is None else [base_image]
+    figure = image_figure(len(dims) + len(header), len(offsets), images.shape[-1], extra_width=1.6)
+    axes = figure.subplots(len(dims) + len(header), 1, squeeze=False)[:, 0]
+    side = images.shape[-1] + 2
+    mu_column = int(offsets.abs().argmin()) if offsets.abs().min() < 1e-6 else None
+    if base_image is not None:
+        row = torch.ones(len(offsets), *base_image.shape)
+        row[mu_column if mu_column is not None else len(offsets) // 2] = base_image
+        show_images(axes[0], row, nrow=len(offsets))
+        axes[0].set_ylabel("input", rotation=0, ha="right", va="center")
+    for ax, row, dim in zip(axes[len(header):], images, dims, strict=True):
         show_images(ax, row, nrow=len(offsets))
         ax.set_ylabel(_dim_label(dim, kl_per_dim, active), rotation=0, ha="right", va="center",
                       color="black" if active[dim] else "grey")
-    side = images.shape[-1] + 2
+        if mu_column is not None:
+            ax.add_patch(Rectangle((side * mu_column + 0.5, 0.5), side - 1, side - 1, fill=False,
+                                   edgecolor="tab:red", linewidth=1.5))
     axes[-1].set_xticks([side * i + side / 2 for i in range(len(offsets))], _offset_labels(offsets))
     axes[0].set_title(title)
     return figure
