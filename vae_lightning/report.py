@@ -87,6 +87,8 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         output_dir, summary = report(cfg)
     except VAELightningError as error:
@@ -97,7 +99,7 @@ def main(cfg: DictConfig) -> None:
 
 def cli() -> None:
     """`python -m vae_lightning.report` and `vae-report`: path arguments holding `=` or `,` need no quoting."""
-    run_cli(main, ("sweep",))
+    run_cli(main, ("sweep",), "report")
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, resume_comm
 
 def cli() -> None:
     """`python -m vae_lightning.train` and `vae-train`: path arguments holding `=` or `,` need no quoting."""
-    run_cli(main, ("resume", "ckpt_path"))
+    run_cli(main, ("resume", "ckpt_path"), "train")
 
 
 if __name__ == "__main__":
