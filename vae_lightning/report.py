@@ -16,10 +16,10 @@ from torch.utils.tensorboard import SummaryWriter
 
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
-from vae_lightning.commands import run_cli
+from vae_lightning.commands import hydra_path, run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
-from vae_lightning.reporting.collect import Sweep, SweepError, collect
+from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
 from vae_lightning.reporting.figures import metrics_vs_beta, rate_distortion
 from vae_lightning.reporting.hparams import write_sessions
 from vae_lightning.reporting.images import (
@@ -41,6 +41,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
             "sweep=outputs/multirun/2026-01-31/12-00-00, or a single run folder."
         )
+    refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep))
     if cfg.analyze_missing:
         analyse_missing(sweep.runs, cfg)
@@ -63,6 +64,19 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     return output_dir, summary
 
 
+def refuse_single_run(path: Path) -> None:
+    """A report compares the runs of a sweep: one run folder is refused, pointing at its sweep or at `analyze`."""
+    if not is_run_dir(path):
+        return
+    parent = path.resolve().parent
+    sweep = (f"If it is a point of a sweep, pass the sweep's folder: sweep={hydra_path(parent)}. "
+             if any(is_run_dir(sibling) for sibling in parent.iterdir() if sibling != path.resolve()) else "")
+    raise SweepError(
+        f"sweep={path} is a single run of vae_lightning.train, not a sweep, so there is nothing to compare. {sweep}"
+        f"To read this run's latent space: python -m vae_lightning.analyze run={hydra_path(path)}"
+    )
+
+
 def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str], cfg: DictConfig,
                  publish: Publisher) -> list[str]:
     """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
@@ -79,9 +93,9 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
-        publish("traversals", traversal_comparison(decoded, offsets))
-        publish("samples", samples_strips(decoded))
-        publish("reconstructions", reconstruction_strips(decoded))
+        publish("traversals_by_beta", traversal_comparison(decoded, offsets))
+        publish("samples_by_beta", samples_strips(decoded))
+        publish("reconstructions_by_beta", reconstruction_strips(decoded))
     return left_out
 
 
