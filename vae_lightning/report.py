@@ -39,7 +39,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     if OmegaConf.is_missing(cfg, "sweep"):
         raise SweepError(
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
-            "sweep=outputs/multirun/2026-01-31/12-00-00, or a single run folder."
+            "sweep=outputs/multirun/2026-01-31/12-00-00."
         )
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep))
