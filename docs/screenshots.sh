@@ -23,13 +23,17 @@ shoot() {  # shoot <file> <size> <dashboard>: one screenshot after the page's sc
       --window-size="$2" --screenshot="$out/$1" "http://127.0.0.1:$port/?darkMode=false#$3" 2>/dev/null
 }
 mkdir -p "$out"
-shoot scalars.png 1400,900 timeseries
-shoot images.png 1400,1400 images
-# Keep the PNGs small: a 64-colour palette loses nothing a screenshot of charts needs.
-"$python" - "$out" <<'PY'
+shoot main_curves.png 1400,800 custom_scalars
+shoot images.png 1400,1100 images
+# The traversal panel as "Show actual image size" shows it, then every PNG reduced to a 64-colour palette, which
+# loses nothing a screenshot of charts needs and keeps the files small.
+"$python" - "$out" "$run/tensorboard" <<'PY'
 import sys
 from pathlib import Path
 from PIL import Image
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+events = EventAccumulator(sys.argv[2], size_guidance={"images": 0}).Reload()
+(Path(sys.argv[1]) / "latent_traversal.png").write_bytes(events.Images("images/latent_traversal")[-1].encoded_image_string)
 for path in Path(sys.argv[1]).glob("*.png"):
     Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)
 PY

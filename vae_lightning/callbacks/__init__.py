@@ -1,6 +1,7 @@
 from vae_lightning.callbacks.interruption import ResumeHintOnInterrupt
 from vae_lightning.callbacks.latent_panels import LatentPanels
+from vae_lightning.callbacks.main_curves_layout import MainCurvesLayout
 from vae_lightning.callbacks.per_dimension_chart import PerDimensionChart
 from vae_lightning.callbacks.random_state import RandomStateInCheckpoints
 
-__all__ = ["LatentPanels", "PerDimensionChart", "RandomStateInCheckpoints", "ResumeHintOnInterrupt"]
+__all__ = ["LatentPanels", "MainCurvesLayout", "PerDimensionChart", "RandomStateInCheckpoints", "ResumeHintOnInterrupt"]

@@ -72,7 +72,7 @@ class LatentPanels(L.Callback):
             "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
             "images/latent_traversal": figure_to_image_tensor(traversal_grid(
                 traversal, dims, kl_per_dim, torch.ones(len(kl_per_dim), dtype=torch.bool), offsets,
-                f"Epoch {epoch}: one dimension per row around a validation image's μ (validation KL, nats)",
+                f"Epoch {epoch + 1}: one dimension per row around a validation image's μ (validation KL, nats)",
                 base_image=images[0])),
         }
         return panels

@@ -8,6 +8,8 @@ from torch import Tensor
 
 from vae_lightning.analysis.plots import figure_to_image_tensor
 
+STAGE_NAMES = {"val": "validation", "test": "test"}
+
 
 def per_dimension_bar_chart(values: Tensor, title: str) -> Figure:
     """Bars in dimension order (so epochs compare like for like), each labelled z<d>, sized to read at card size."""
@@ -37,7 +39,8 @@ class PerDimensionChart(L.Callback):
         if not loggers or not trainer.is_global_zero:
             return
         for name, values in pl_module.per_dimension_terms(stage).items():
-            title = f"{stage} {name.replace('_', ' ')}, epoch {trainer.current_epoch}: {values.sum():.2f} nats in all"
+            epoch = trainer.current_epoch + 1
+            title = f"{STAGE_NAMES[stage]} {name.replace('_', ' ')}, epoch {epoch}: {values.sum():.2f} nats in all"
             image = figure_to_image_tensor(per_dimension_bar_chart(values.cpu(), title))
             for logger in loggers:
                 logger.experiment.add_image(f"{stage}/{name}", image, global_step=trainer.global_step)
