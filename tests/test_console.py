@@ -82,7 +82,7 @@ def test_kl_per_dimension_is_one_line_largest_first():
 def test_train_log_keeps_the_last_state_of_a_redrawn_line_without_escape_codes():
     log = io.StringIO()
     copy = _Copy(io.StringIO(), log)
-    copy.write("Epoch 0:  50%|#  | 1/2\rEpoch 0: 100%|## | 2/2 loss=3.0\n\x1b[A\r    \rdone\n")
+    copy.write("Epoch 0:  50%|#  | 1/2\rEpoch 0: 100%|## | 2/2 loss=3.0\n\rValidation: 1/2\x1b[A\n\x1b[A\r    \rdone\n")
     assert log.getvalue() == "Epoch 0: 100%|## | 2/2 loss=3.0\ndone\n"
 
 

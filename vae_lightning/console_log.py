@@ -13,11 +13,13 @@ from typing import Any, TextIO
 
 # Terminal control sequences (colours, cursor moves) that a progress bar writes.
 ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# A nested bar (Lightning's validation bar under the epoch's) is drawn one line down, then the cursor moves back up.
+CURSOR_UP = "\x1b[A"
 
 
 class _Copy:
     """A text stream that writes through to `stream` and appends each finished line to `log`: of a line a bar
-    redrew with carriage returns, only its last state."""
+    redrew with carriage returns only its last state, and none of a nested bar's transient lines."""
 
     def __init__(self, stream: TextIO, log: TextIO) -> None:
         self.stream = stream
@@ -28,8 +30,9 @@ class _Copy:
         self.stream.write(text)
         *lines, self._pending = (self._pending + text).split("\n")
         for line in lines:
-            shown = ESCAPE_SEQUENCE.sub("", line.rsplit("\r", 1)[-1]).rstrip()
-            if shown:
+            last_state = line.rsplit("\r", 1)[-1]
+            shown = ESCAPE_SEQUENCE.sub("", last_state).rstrip()
+            if shown and CURSOR_UP not in last_state:
                 self.log.write(shown + "\n")
         self.log.flush()
         return len(text)
