@@ -12,7 +12,7 @@ from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
 TRENDS = (
     ("kl", "the KL (rate)", 2, " nats/image"),
     ("recon", "reconstruction", 2, " nats/image"),
-    ("active_units", "active units", 1, ""),
+    ("active_units", "active units", 0, ""),  # a count: whole means as integers
 )
 
 # Why a point without a recorded error did not finish.
@@ -104,8 +104,11 @@ def _span(spreads: dict[float, Spread], digits: int, unit: str, sentence_betas: 
 
 
 def _number(value: float, digits: int) -> str:
-    """A whole number as an integer (32 active units, not 32.0), anything else with `digits` decimals."""
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.{digits}f}"
+    """`value` with `digits` decimals; a count (`digits` 0) as an integer when its mean over seeds is whole (32
+    active units, not 32.0), else with one decimal."""
+    if digits == 0 and not float(value).is_integer():
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
 
 
 def _not_finished(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:
