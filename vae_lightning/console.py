@@ -133,7 +133,8 @@ class PlainProgress(ProgressBar):
         return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
 
     def _losses(self, trainer: L.Trainer) -> str:
-        return "  ".join(f"{label} {text}" for label, text in self.latest(trainer).items())
+        shown = "  ".join(f"{label} {text}" for label, text in self.latest(trainer).items())
+        return shown or f"(the loss is shown from step {trainer.log_every_n_steps}, the logger's first write)"
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_started = time.perf_counter()
