@@ -150,10 +150,10 @@ def main(cfg: DictConfig) -> float | None:
                                 resume_command(hydra_cfg.overrides.task, run_dir))
 
 
-def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, resume_command: str) -> float | None:
+def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, resume_hint: str) -> float | None:
     """Train, then print the closing summary; a user's mistake is recorded and printed as one paragraph."""
     try:
-        metrics = train(cfg, run_dir, resume_command)
+        metrics = train(cfg, run_dir, resume_hint)
     except Exception as error:
         # Whatever stopped this run is recorded beside it; in a sweep the other points go on.
         if is_main_process():
