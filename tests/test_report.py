@@ -147,6 +147,9 @@ def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(rep
     finished = [point for point, status in zip(POINTS, STATUSES, strict=True) if status == "finished"]
     names = {point: _run_dir(sweep, *point).name for point in finished}  # the trial ids: the swept values
     assert set(sessions) == set(names.values())
+    # Each session sits beside its run's training events: no extra TensorBoard run per point.
+    assert all(len(list((_run_dir(sweep, *point) / "tensorboard").glob("*.report_hparams"))) == 1 for point in finished)
+    assert not [path for path in sweep.rglob("*") if path.is_dir() and path.name == "report_hparams"]
     for (beta, seed), name in names.items():
         session, metrics = sessions[name], _metrics(sweep, beta, seed)
         assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, str(seed))  # 0, not 0.000
@@ -346,11 +349,11 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
 
 
 def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path):
-    log_dir = tmp_path / "run" / "tensorboard" / "report_hparams"
+    log_dir = tmp_path / "run" / "tensorboard"
     row = {name: 1.0 for name in hparams.METRICS}
     for neg_elbo in (5.0, 7.0):
         hparams.write_session(log_dir, {"beta": 4.0, "seed": "0"}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]},
-                              trial="model.beta=4,seed=0")
+                              trial="model.beta=4,seed=0", file_suffix="report_hparams")
     assert len(list(log_dir.iterdir())) == 1
     session = hparams_dashboard(tmp_path)["model.beta=4,seed=0"]
     assert session["hparams"] == {"beta": 4.0, "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0

@@ -53,7 +53,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     write_csv(rows, output_dir / "runs.csv")
     (output_dir / "runs.md").write_text(markdown_table(rows))
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
-    write_sessions(sweep, cfg.hparams.subdir, cfg.hparams.exclude)
+    write_sessions(sweep, cfg.hparams.file_suffix, cfg.hparams.exclude)
     with SummaryWriter(str(output_dir / "tensorboard")) as writer:
         terms = model_terms(sweep)
         left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
