@@ -122,6 +122,7 @@ class PlainProgress(ProgressBar):
         self._enabled = True
         self._epoch_started = 0.0
         self._next_line_at = 0
+        self._told_when_losses_show = False
 
     def disable(self) -> None:
         self._enabled = False
@@ -133,8 +134,12 @@ class PlainProgress(ProgressBar):
         return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
 
     def _losses(self, trainer: L.Trainer) -> str:
+        """The latest losses; before the logger's first write, once, when they will appear."""
         shown = "  ".join(f"{label} {text}" for label, text in self.latest(trainer).items())
-        return shown or f"(the loss is shown from step {trainer.log_every_n_steps}, the logger's first write)"
+        if shown or self._told_when_losses_show:
+            return shown
+        self._told_when_losses_show = True
+        return f"(losses show from step {trainer.log_every_n_steps}, the logger's first write)"
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_started = time.perf_counter()
@@ -149,7 +154,7 @@ class PlainProgress(ProgressBar):
         self._next_line_at = done * self.lines_per_epoch // total + 1
         rate = done / max(time.perf_counter() - self._epoch_started, 1e-9)
         print(f"{self._epoch(trainer)}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.1f} it/s)  "
-              f"{self._losses(trainer)}", flush=True)
+              f"{self._losses(trainer)}".rstrip(), flush=True)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._enabled and not trainer.sanity_checking and trainer.state.fn == "fit":
