@@ -75,4 +75,4 @@ def test_a_model_and_dataset_from_outside_the_package_train_analyse_and_report(t
     assert "free_bits_kl" in (report / "runs.md").read_text()
     assert "free_bits_kl_mean" in (report / "by_beta.csv").read_text().splitlines()[0]
     assert "Left out of the pictures" not in (report / "summary.md").read_text()
-    assert (report / "traversals.png").is_file()
+    assert (report / "traversals_by_beta.png").is_file()

@@ -16,6 +16,7 @@ from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, 
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.aggregate import by_beta
 from vae_lightning.reporting.collect import SweepError, collect
+from vae_lightning.reporting.figures import metrics_vs_beta
 from vae_lightning.reporting.sweep_points import SweepOverrides, expand_points, rerun_sweep_command
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import active_smoothness, markdown_table, table_rows
@@ -25,7 +26,8 @@ SMALL_ANALYSIS = (
     '"traversal.steps=5","traversal.grid_dims=3","interpolation.num_pairs=1","samples.count=4",'
     '"reconstructions.per_class=1"]'
 )
-PICTURES = ("rate_distortion", "metrics_vs_beta", "traversals", "samples", "reconstructions")
+# The file names README.md gives, in <sweep>/report/.
+PICTURES = ("rate_distortion", "metrics_vs_beta", "traversals_by_beta", "samples_by_beta", "reconstructions_by_beta")
 # (β, seed) of every row: the 2 × 2 sweep, plus a copy of a finished run given β = 8 whose checkpoints were deleted.
 POINTS = [(0.5, 0), (0.5, 1), (4.0, 0), (4.0, 1), (8.0, 0)]
 ANALYSED = [(0.5, 0), (4.0, 0)]
@@ -62,6 +64,7 @@ def reported_sweep(tiny_data_root, tmp_path_factory):
         cwd=cwd,
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
+    (sweep / "train_stdout.txt").write_text(trained.stdout)
     (_run_dir(sweep, 4, 1) / "metrics.json").unlink()
     (_run_dir(sweep, 4, 1) / "failure.json").write_text(
         json.dumps({"error": "The loss became NaN at step 3; lower optimizer.lr.", "error_type": "FloatingPointError"})
@@ -142,13 +145,16 @@ def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(rep
     sweep, _ = reported_sweep
     sessions = hparams_dashboard(sweep)
     finished = [point for point, status in zip(POINTS, STATUSES, strict=True) if status == "finished"]
-    names = {point: f"{_run_dir(sweep, *point).name}/tensorboard/report_hparams" for point in finished}
+    names = {point: _run_dir(sweep, *point).name for point in finished}  # the trial ids: the swept values
     assert set(sessions) == set(names.values())
+    # Each session sits beside its run's training events: no extra TensorBoard run per point.
+    assert all(len(list((_run_dir(sweep, *point) / "tensorboard").glob("*.report_hparams"))) == 1 for point in finished)
+    assert not [path for path in sweep.rglob("*") if path.is_dir() and path.name == "report_hparams"]
     for (beta, seed), name in names.items():
         session, metrics = sessions[name], _metrics(sweep, beta, seed)
-        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, seed)
-        assert session["hparams"]["latent_dim"] == 4 and session["hparams"]["dataset"] == "fashion"
-        assert session["hparams"]["trainer.max_epochs"] == 2
+        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, str(seed))  # 0, not 0.000
+        assert session["hparams"]["latent_dim"] == "4" and session["hparams"]["dataset"] == "fashion"
+        assert session["hparams"]["trainer.max_epochs"] == "2"
         assert session["metrics"]["report/neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"])
     analysed, analysis = sessions[names[ANALYSED[0]]]["metrics"], _metrics(sweep, *ANALYSED[0], analysis=True)
     assert analysed["report/iwae"] == pytest.approx(analysis["iwae"]["neg_log_likelihood"])
@@ -159,7 +165,7 @@ def test_summary_reads_the_numbers_and_lists_what_did_not_finish(reported_sweep)
     sweep, result = reported_sweep
     summary = (sweep / "report" / "summary.md").read_text()
     assert "5 points: 3 finished, 1 failed, 1 unfinished, 0 missing." in summary
-    assert "Lowest test negative ELBO: β = " in summary and "From β = 0.5 to β = 8, the KL (rate)" in summary
+    assert "Lowest test negative ELBO: β = " in summary and "From β = 0.5 to β = 8: the KL (rate)" in summary
     assert "**failed** (`model.beta=4,seed=1`): FloatingPointError: The loss became NaN" in summary
     assert "**unfinished** (`model.beta=0.5,seed=1`): killed or still running" in summary
     assert summary in result.stdout
@@ -170,6 +176,55 @@ def test_rerun_command_is_the_original_sweep_into_the_same_folder(reported_sweep
     command = next(line for line in result.stdout.splitlines() if line.startswith("python -m vae_lightning.train"))
     assert command.startswith(f"python -m vae_lightning.train -m hydra.sweep.dir={sweep} ")
     assert "model.beta=0.5,4 seed=0,1" in command and "hydra.mode" not in command and "exclude_keys" not in command
+
+
+def test_the_sweep_ends_by_printing_its_directory_and_the_report_command(reported_sweep):
+    sweep, _ = reported_sweep
+    trained = (sweep / "train_stdout.txt").read_text()
+    assert f"Sweep directory: {sweep}" in trained
+    assert f"python -m vae_lightning.report sweep={sweep}" in trained
+
+
+def test_the_report_says_what_it_reuses_what_it_computes_and_how_long(reported_sweep):
+    _, result = reported_sweep
+    assert "Reusing the existing analyses" not in result.stdout  # the first report analyses every finished run
+    plan = next(line for line in result.stdout.splitlines() if line.startswith("Analysing 3 run(s)"))
+    assert "IWAE bound with K = 5 samples on 20 test image(s)" in plan and "analyze_missing=false" in plan
+
+
+def test_a_second_report_reuses_the_analyses(reported_sweep):
+    sweep, _ = reported_sweep
+    again = run_cli("vae_lightning.report", f"sweep={sweep}", "analyze_missing=true", cwd=sweep.parent)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Reusing the existing analyses of 2 run(s)" in again.stdout  # the third one's checkpoints were deleted
+
+
+def test_a_single_run_is_refused_with_its_sweep_and_the_analyze_command(reported_sweep):
+    sweep, _ = reported_sweep
+    run = _run_dir(sweep, 4, 0)
+    result = run_cli("vae_lightning.report", f"sweep={run}", cwd=sweep.parent)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is a single run of vae_lightning.train, not a sweep" in result.stderr
+    assert f"sweep={sweep}" in result.stderr and "python -m vae_lightning.analyze run=" in result.stderr
+    assert not (run / "report").exists()
+
+
+def test_whole_numbers_in_the_summary_are_integers_and_an_unchanged_column_says_so(tmp_path):
+    analysis = {"active_units": {"count": 4}}
+    make_run(tmp_path / "a", beta=1, seed=0, analysis=analysis)
+    make_run(tmp_path / "b", beta=4, seed=0, neg_elbo=90.0, kl=20.0, analysis=analysis)
+    summary = render_sweep_summary(collect(tmp_path), table_rows(collect(tmp_path)))
+    assert "active units unchanged at 4." in summary and "from 4.0" not in summary
+
+
+def test_the_active_units_axis_has_whole_number_ticks(tmp_path):
+    for name, beta, count in (("a", 1, 3), ("b", 2, 4), ("c", 4, 5)):
+        make_run(tmp_path / name, beta=beta, seed=0, analysis={"active_units": {"count": count}})
+    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {})
+    figure.canvas.draw()
+    axes = next(ax for ax in figure.axes if ax.get_title() == "active units")
+    ticks = [tick for tick in axes.get_yticks() if axes.get_ylim()[0] <= tick <= axes.get_ylim()[1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)
 
 
 def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):
@@ -286,18 +341,19 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
     summary = render_sweep_summary(sweep, table_rows(sweep))
     assert "Lowest test negative ELBO: β = 4 (mean of 1 seed): 90.00 nats/image." in summary
     assert (
-        "From β = 1 to β = 4, the KL (rate) goes from 10.00 to 20.00 nats/image, reconstruction from 90.00 to "
-        "70.00 nats/image and active units from 3.0 (β = 1) to 1.0 (β = 2)." in summary
+        "From β = 1 to β = 4: the KL (rate) from 10.00 to 20.00 nats/image, reconstruction from 90.00 to "
+        "70.00 nats/image and active units from 3 (β = 1) to 1 (β = 2)." in summary
     )
     assert "1 finished run(s) have no analysis/metrics.json" in summary
     assert f"python -m vae_lightning.report sweep={tmp_path} analyze_missing=true" in summary
 
 
 def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path):
-    log_dir = tmp_path / "run" / "tensorboard" / "report_hparams"
+    log_dir = tmp_path / "run" / "tensorboard"
     row = {name: 1.0 for name in hparams.METRICS}
     for neg_elbo in (5.0, 7.0):
-        hparams.write_session(log_dir, {"beta": 4.0, "seed": 0.0}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]})
+        hparams.write_session(log_dir, {"beta": 4.0, "seed": "0"}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]},
+                              trial="model.beta=4,seed=0", file_suffix="report_hparams")
     assert len(list(log_dir.iterdir())) == 1
-    session = hparams_dashboard(tmp_path)["run/tensorboard/report_hparams"]
-    assert session["hparams"] == {"beta": 4.0, "seed": 0.0} and session["metrics"]["report/neg_elbo"] == 7.0
+    session = hparams_dashboard(tmp_path)["model.beta=4,seed=0"]
+    assert session["hparams"] == {"beta": 4.0, "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
+import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
@@ -66,6 +67,8 @@ def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfi
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="analyze")
 def main(cfg: DictConfig) -> None:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
@@ -76,7 +79,7 @@ def main(cfg: DictConfig) -> None:
 
 def cli() -> None:
     """`python -m vae_lightning.analyze` and `vae-analyze`: path arguments holding `=` or `,` need no quoting."""
-    run_cli(main, ("run",))
+    run_cli(main, ("run",), "analyze")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,19 @@
 """Commands printed for the user to paste: continue a run, rerun what a sweep is missing. Quoted twice over — for
 Hydra's override grammar (sweep folders hold `,` and `=`) and for the shell."""
 
+import os
 import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+
+from vae_lightning.console import silence_uninformative_messages
+from vae_lightning.errors import ConfigError, exit_with
+from vae_lightning.misspelt_keys import misspelt_key_message, unknown_key
 
 PLAIN_PATH = re.compile(r"[\w./:~-]+")
 # Hydra overrides a sweep rerun leaves out: it sets hydra.sweep.dir itself, -m implies hydra.mode, and the run guard
@@ -37,10 +44,31 @@ def quote_existing_paths(arguments: Sequence[str], keys: Sequence[str]) -> list[
     return quoted
 
 
-def run_cli(main: Callable[[], Any], path_keys: Sequence[str]) -> None:
-    """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths)."""
+def run_cli(main: Callable[[], Any], path_keys: Sequence[str], config_name: str) -> None:
+    """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths),
+    with Lightning's uninformative messages silenced from the first Trainer on (see vae_lightning.console).
+
+    HYDRA_FULL_ERROR (Hydra's documented switch) makes Hydra raise its composition errors instead of printing them,
+    so that a misspelt key gets the project's message (see misspelt_keys); every other Hydra error is printed as
+    Hydra would. A user who sets HYDRA_FULL_ERROR keeps Hydra's own handling and full tracebacks.
+    """
+    silence_uninformative_messages()
     sys.argv[1:] = quote_existing_paths(sys.argv[1:], path_keys)
-    main()
+    if "HYDRA_FULL_ERROR" in os.environ:
+        main()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        main()
+    except ConfigCompositionException as error:
+        key = unknown_key(error)
+        if key is None:
+            print(f"Error: {error}", file=sys.stderr)
+            sys.exit(1)
+        exit_with(ConfigError(misspelt_key_message(key, config_name, sys.argv[1:])))
+    except (MissingConfigException, OverrideParseException) as error:
+        print(f"Error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 def shell_command(module: str, arguments: Sequence[str]) -> str:

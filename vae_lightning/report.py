@@ -16,10 +16,10 @@ from torch.utils.tensorboard import SummaryWriter
 
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
-from vae_lightning.commands import run_cli
+from vae_lightning.commands import hydra_path, run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
-from vae_lightning.reporting.collect import Sweep, SweepError, collect
+from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
 from vae_lightning.reporting.figures import metrics_vs_beta, rate_distortion
 from vae_lightning.reporting.hparams import write_sessions
 from vae_lightning.reporting.images import (
@@ -39,8 +39,9 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     if OmegaConf.is_missing(cfg, "sweep"):
         raise SweepError(
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
-            "sweep=outputs/multirun/2026-01-31/12-00-00, or a single run folder."
+            "sweep=outputs/multirun/2026-01-31/12-00-00."
         )
+    refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep))
     if cfg.analyze_missing:
         analyse_missing(sweep.runs, cfg)
@@ -52,7 +53,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     write_csv(rows, output_dir / "runs.csv")
     (output_dir / "runs.md").write_text(markdown_table(rows))
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
-    write_sessions(sweep, cfg.hparams.subdir, cfg.hparams.exclude)
+    write_sessions(sweep, cfg.hparams.file_suffix, cfg.hparams.exclude)
     with SummaryWriter(str(output_dir / "tensorboard")) as writer:
         terms = model_terms(sweep)
         left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
@@ -61,6 +62,19 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
         writer.add_text("report/summary", summary)
     (output_dir / "summary.md").write_text(summary)
     return output_dir, summary
+
+
+def refuse_single_run(path: Path) -> None:
+    """A report compares the runs of a sweep: one run folder is refused, pointing at its sweep or at `analyze`."""
+    if not is_run_dir(path):
+        return
+    parent = path.resolve().parent
+    sweep = (f"If it is a point of a sweep, pass the sweep's folder: sweep={hydra_path(parent)}. "
+             if any(is_run_dir(sibling) for sibling in parent.iterdir() if sibling != path.resolve()) else "")
+    raise SweepError(
+        f"sweep={path} is a single run of vae_lightning.train, not a sweep, so there is nothing to compare. {sweep}"
+        f"To read this run's latent space: python -m vae_lightning.analyze run={hydra_path(path)}"
+    )
 
 
 def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str], cfg: DictConfig,
@@ -79,14 +93,16 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
-        publish("traversals", traversal_comparison(decoded, offsets))
-        publish("samples", samples_strips(decoded))
-        publish("reconstructions", reconstruction_strips(decoded))
+        publish("traversals_by_beta", traversal_comparison(decoded, offsets))
+        publish("samples_by_beta", samples_strips(decoded))
+        publish("reconstructions_by_beta", reconstruction_strips(decoded))
     return left_out
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     try:
         output_dir, summary = report(cfg)
     except VAELightningError as error:
@@ -97,7 +113,7 @@ def main(cfg: DictConfig) -> None:
 
 def cli() -> None:
     """`python -m vae_lightning.report` and `vae-report`: path arguments holding `=` or `,` need no quoting."""
-    run_cli(main, ("sweep",))
+    run_cli(main, ("sweep",), "report")
 
 
 if __name__ == "__main__":

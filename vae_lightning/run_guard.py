@@ -1,10 +1,11 @@
 """Hydra callback: refuse a bad config or an unwritable output place before Hydra creates any directory, and end a
-sweep with the list of points that failed.
+sweep with its directory, the commands that compare its runs, and the list of points that failed.
 
 Hydra calls `on_run_start` / `on_multirun_start` after composing the config and before making the run or sweep
 directory, the only moment a refusal leaves nothing behind.
 """
 
+import shlex
 import sys
 import tempfile
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from vae_lightning.commands import rerun_sweep_command
+from vae_lightning.commands import hydra_path, rerun_sweep_command, shell_command
 from vae_lightning.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.run_keys import NOT_POINT_KEYS
@@ -34,6 +35,9 @@ class RunGuard(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir).absolute()
+        print(f"\nSweep directory: {sweep_dir}\nCompare its runs with:\n  "
+              f"{shell_command('vae_lightning.report', [f'sweep={hydra_path(sweep_dir)}'])}\n"
+              f"  {shlex.join(['tensorboard', '--logdir', str(sweep_dir)])}", flush=True)
         failures = sorted(sweep_dir.rglob(FAILURE_FILE))
         if not failures:
             return

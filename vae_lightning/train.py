@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
+from torch import Tensor
 
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analyze import analysis_config, analyze
@@ -29,6 +30,8 @@ from vae_lightning.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.commands import resume_command, run_cli
 from vae_lightning.config_check import validate_train_config
+from vae_lightning.console import closing_summary, progress_display, start_line
+from vae_lightning.console_log import console_copied_to
 from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
@@ -71,7 +74,14 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     datamodule.prepare_data()  # find the data before the trainer is built, so a data problem is reported first
     callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in cfg.callbacks.values())]
-    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()])
+    if cfg.trainer.enable_progress_bar:
+        callbacks.append(progress_display())
+    # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
+    summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
+    trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()],
+                    **summary_table)
+    if is_main_process():
+        print(start_line(model, datamodule.hparams.name, trainer, run_dir), flush=True)
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
@@ -84,9 +94,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
             f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
             "redo=true."
         )
-    (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+    (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
+                              verbose=False)  # the closing summary says it compactly
     raise_unless_finite(results, best)
-    metrics = collect_test_metrics(results)
+    metrics = collect_test_metrics(results, model.per_dimension_terms("test"))
     metrics.update(
         model=import_path(type(model)),
         term_descriptions=dict(model.term_descriptions),
@@ -175,30 +186,14 @@ def _relative_if_inside(path: Path, directory: Path) -> str:
     return str(path.relative_to(directory)) if path.is_relative_to(directory) else str(path)
 
 
-def collect_test_metrics(results: dict[str, float]) -> dict[str, Any]:
-    """Regroup Lightning's flat `test/...` results into the objective's terms (`test`) and one list per
-    per-dimension term (`test_kl_per_dim`, …), in dimension order."""
-    terms = {key.removeprefix("test/"): value for key, value in results.items()
-             if key.startswith("test/") and key.count("/") == 1}
-    per_dim: dict[str, dict[int, float]] = {}
-    for key, value in results.items():
-        if key.startswith("test/") and key.count("/") == 2:
-            _, name, dim = key.split("/")
-            per_dim.setdefault(name, {})[int(dim)] = value
+def collect_test_metrics(results: dict[str, float], per_dimension: dict[str, Tensor]) -> dict[str, Any]:
+    """Lightning's `test/...` results as the objective's terms (`test`), and one list per per-dimension term
+    (`test_kl_per_dim`, …), in dimension order."""
     return {
         "units": "nats per image",
-        "test": terms,
-        **{f"test_{name}": [values[d] for d in sorted(values)] for name, values in per_dim.items()},
+        "test": {key.removeprefix("test/"): value for key, value in results.items() if key.startswith("test/")},
+        **{f"test_{name}": values.tolist() for name, values in per_dimension.items()},
     }
-
-
-def summary(run_dir: Path, metrics: dict[str, Any]) -> str:
-    test = metrics["test"]
-    return (
-        f"Run directory: {run_dir}\n"
-        f"Test ({metrics['num_test_images']} {metrics['dataset']} images, checkpoint {metrics['checkpoint']}): "
-        f"negative ELBO {test['neg_elbo']:.2f} nats/image = reconstruction {test['recon']:.2f} + KL {test['kl']:.2f}"
-    )
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="train")
@@ -208,25 +203,35 @@ def main(cfg: DictConfig) -> float | None:
     in_sweep = hydra_cfg.mode == RunMode.MULTIRUN
     command = resume_command(hydra_cfg.overrides.task, run_dir)
     try:
-        with run_lock(run_dir) if is_main_process() else contextlib.nullcontext():
-            metrics = train(cfg, run_dir, command)
+        with (run_lock(run_dir) if is_main_process() else contextlib.nullcontext(),
+              console_copied_to(run_dir / f"{hydra_cfg.job.name}.log")):
+            return train_and_report(cfg, run_dir, in_sweep, command)
+    except RunInUseError as error:  # the directory belongs to another process: write nothing into it
+        print(f"\nError: {error}", file=sys.stderr)
+        if in_sweep:
+            return None
+        sys.exit(2)
+
+
+def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: str) -> float | None:
+    """Train, then print the closing summary; what stopped the run is recorded beside it and printed as one
+    paragraph (in a sweep the other points go on), a bug keeps its traceback."""
+    try:
+        metrics = train(cfg, run_dir, command)
     except (Exception, SIGTERMException) as raised:
         error = as_preemption(raised, command) if isinstance(raised, SIGTERMException) else raised
-        # Whatever stopped this run is recorded beside it, unless the directory belongs to another process; in a
-        # sweep the other points go on.
-        if is_main_process() and not isinstance(error, RunInUseError):
+        if is_main_process():
             if not has_run_config(run_dir):
                 save_run_config(run_dir, cfg)  # a point that failed at once is still listed by `report`
             record_failure(run_dir, error)
         if not isinstance(error, VAELightningError) and not in_sweep:
             raise  # a bug: keep its traceback
-        recorded = "" if isinstance(error, RunInUseError) else f"\n(recorded in {run_dir / FAILURE_FILE})"
-        print(f"\nError: {error}{recorded}", file=sys.stderr)
+        print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(2)
     if is_main_process():
-        print(summary(run_dir, metrics))
+        print(closing_summary(run_dir, metrics))
     return metrics["test"]["neg_elbo"]
 
 
@@ -243,7 +248,7 @@ def as_preemption(stop: SIGTERMException, command: str) -> PreemptedError:
 
 def cli() -> None:
     """`python -m vae_lightning.train` and `vae-train`: path arguments holding `=` or `,` need no quoting."""
-    run_cli(main, ("resume", "ckpt_path"))
+    run_cli(main, ("resume", "ckpt_path"), "train")
 
 
 if __name__ == "__main__":

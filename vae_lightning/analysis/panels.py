@@ -42,7 +42,7 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
         title = f"Traversals around test image {index} ({class_names[test.labels[index]]})"
         publish(f"traversal_{number}", figures.traversal_grid(traversals[number, : cfg.traversal.grid_dims],
                                                               dims[: cfg.traversal.grid_dims], kl_per_dim, active,
-                                                              offsets, title, notes))
+                                                              offsets, title, notes=notes))
     publish("traversal_strips", figures.traversal_strips(traversals[0], dims, kl_per_dim, active, offsets, notes))
     figures.traversal_animation(traversals[0, : cfg.traversal.animation_dims], dims[: cfg.traversal.animation_dims],
                                 output_dir / "traversal.gif")

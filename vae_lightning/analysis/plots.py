@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from PIL import Image
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
@@ -106,16 +107,27 @@ def _offset_labels(offsets: Tensor) -> list[str]:
 
 
 def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor, offsets: Tensor,
-                   title: str, notes: Mapping[int, str] | None = None) -> Figure:
-    """Rows: dimensions (most informative first), columns: offsets from the base code; the centre column is μ.
-    `notes` add a line under a dimension's label, e.g. the known factor it predicts best."""
-    figure = image_figure(len(dims), len(offsets), images.shape[-1], extra_width=1.6)
-    axes = figure.subplots(len(dims), 1, squeeze=False)[:, 0]
-    for ax, row, dim in zip(axes, images, dims, strict=True):
+                   title: str, base_image: Tensor | None = None, notes: Mapping[int, str] | None = None) -> Figure:
+    """Rows: dimensions, each labelled with its KL (and `notes`, e.g. the known factor it predicts best); columns:
+    offsets from the base code in prior σ, with the μ column outlined. `base_image`, when given, is shown above the μ
+    column, so the input sits over its reconstruction."""
+    header = [] if base_image is None else [base_image]
+    figure = image_figure(len(dims) + len(header), len(offsets), images.shape[-1], extra_width=1.6)
+    axes = figure.subplots(len(dims) + len(header), 1, squeeze=False)[:, 0]
+    side = images.shape[-1] + 2
+    mu_column = int(offsets.abs().argmin()) if offsets.abs().min() < 1e-6 else None
+    if base_image is not None:
+        row = torch.ones(len(offsets), *base_image.shape)
+        row[mu_column if mu_column is not None else len(offsets) // 2] = base_image
+        show_images(axes[0], row, nrow=len(offsets))
+        axes[0].set_ylabel("input", rotation=0, ha="right", va="center")
+    for ax, row, dim in zip(axes[len(header):], images, dims, strict=True):
         show_images(ax, row, nrow=len(offsets))
         ax.set_ylabel(_dim_label(dim, kl_per_dim, active, notes or {}), rotation=0, ha="right", va="center",
                       color="black" if active[dim] else "grey")
-    side = images.shape[-1] + 2
+        if mu_column is not None:
+            ax.add_patch(Rectangle((side * mu_column + 0.5, 0.5), side - 1, side - 1, fill=False,
+                                   edgecolor="tab:red", linewidth=1.5))
     axes[-1].set_xticks([side * i + side / 2 for i in range(len(offsets))], _offset_labels(offsets))
     axes[0].set_title(title)
     return figure
@@ -124,7 +136,8 @@ def traversal_grid(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: 
 def traversal_strips(images: Tensor, dims: list[int], kl_per_dim: Tensor, active: Tensor,
                      offsets: Tensor, notes: Mapping[int, str] | None = None) -> Figure:
     """Every dimension as one thin strip, ordered by KL: which dimensions change the image at all."""
-    return traversal_grid(images, dims, kl_per_dim, active, offsets, "Every latent dimension, ordered by KL", notes)
+    return traversal_grid(images, dims, kl_per_dim, active, offsets, "Every latent dimension, ordered by KL",
+                          notes=notes)
 
 
 def traversal_animation(images: Tensor, dims: list[int], path: Path, frame_ms: int = 120, scale: int = 4) -> Path:

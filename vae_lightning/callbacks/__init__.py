@@ -1,7 +1,10 @@
 from vae_lightning.callbacks.checkpointing import RunCheckpoint
 from vae_lightning.callbacks.interruption import ResumeHintOnInterrupt
 from vae_lightning.callbacks.latent_panels import LatentPanels
+from vae_lightning.callbacks.main_curves_layout import MainCurvesLayout
+from vae_lightning.callbacks.per_dimension_chart import PerDimensionChart
 from vae_lightning.callbacks.random_state import RandomStateInCheckpoints
 from vae_lightning.callbacks.threads import ThreadsInCheckpoints
 
-__all__ = ["LatentPanels", "RandomStateInCheckpoints", "RunCheckpoint", "ResumeHintOnInterrupt", "ThreadsInCheckpoints"]
+__all__ = ["LatentPanels", "MainCurvesLayout", "PerDimensionChart", "RandomStateInCheckpoints", "ResumeHintOnInterrupt",
+           "RunCheckpoint", "ThreadsInCheckpoints"]

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from vae_lightning import decoding
 from vae_lightning.analysis.grids import display_grid
+from vae_lightning.analysis.plots import figure_to_image_tensor, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.errors import ConfigError
 
@@ -14,8 +15,10 @@ from vae_lightning.errors import ConfigError
 class LatentPanels(L.Callback):
     """Logs reconstructions, prior samples and a latent traversal of the most active dimensions.
 
-    The validation images and the prior draws are fixed at the first epoch (seeded), so a change between panels is a
-    change in the model, not in its inputs. Traversal rows are ordered by the validation epoch's KL per dimension.
+    The validation images, the prior draws and the traversal's rows (the most active dimensions by KL after the
+    first validation epoch) are fixed at the first epoch, so a change between panels is a change in the model, not
+    in its inputs, and the step slider compares like with like. Each traversal row is labelled with its dimension
+    and that epoch's KL, each column with its offset in prior σ; the μ column is outlined under the base image.
     A conditional model's samples are a class × draw grid (see `vae_lightning.decoding`).
     """
 
@@ -32,6 +35,7 @@ class LatentPanels(L.Callback):
         self._images: Tensor | None = None
         self._labels: Tensor | None = None
         self._prior_z: Tensor | None = None
+        self._dims: list[int] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Refuse a validation split smaller than the panel before the first epoch, not when it ends."""
@@ -50,26 +54,24 @@ class LatentPanels(L.Callback):
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
             generator = torch.Generator().manual_seed(self.seed)
             self._prior_z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
-        kl_per_dim = pl_module.per_dimension_term("val", "kl_per_dim").cpu()
-        panels, dims = self.render(pl_module, self._images, self._labels, self._prior_z, kl_per_dim,
-                                   len(trainer.datamodule.class_names))
-        rows = ", ".join(f"z{d}" for d in dims)
-        caption = f"Rows, most active first by validation KL: {rows}. Columns: μ ± {self.traversal_range:g} prior σ."
+        kl_per_dim = pl_module.per_dimension_terms("val")["kl_per_dim"].cpu()
+        if self._dims is None:
+            self._dims = most_active_dims(kl_per_dim, self.traversal_dims)
+        panels = self.render(pl_module, self._images, self._labels, self._prior_z, kl_per_dim,
+                             len(trainer.datamodule.class_names), self._dims, trainer.current_epoch)
         for logger in loggers:
             for tag, image in panels.items():
                 logger.experiment.add_image(tag, image, global_step=trainer.global_step)
-            logger.experiment.add_text("images/latent_traversal_rows", caption, global_step=trainer.global_step)
 
     def render(self, pl_module: L.LightningModule, images: Tensor, labels: Tensor, prior_z: Tensor,
-               kl_per_dim: Tensor, num_classes: int) -> tuple[dict[str, Tensor], list[int]]:
-        """The three panels as (C, H, W) grids keyed by TensorBoard tag, and the traversed dimensions in row order."""
+               kl_per_dim: Tensor, num_classes: int, dims: list[int], epoch: int) -> dict[str, Tensor]:
+        """The three panels as (C, H, W) images keyed by TensorBoard tag; the traversal is drawn along `dims`."""
         was_training = pl_module.training
         pl_module.eval()
         mu = decoding.encode_means(pl_module, images, labels)
         reconstructions = decoding.decode(pl_module, mu, labels)
         draws = max(1, len(prior_z) // num_classes) if pl_module.conditional else len(prior_z)
         samples = decoding.prior_samples(pl_module, prior_z[:draws], range(num_classes))
-        dims = most_active_dims(kl_per_dim, self.traversal_dims)
         offsets = torch.linspace(-self.traversal_range, self.traversal_range, self.traversal_steps)
         traversal = decoding.traverse(pl_module, mu[0], dims, offsets, labels[0])
         pl_module.train(was_training)
@@ -78,6 +80,9 @@ class LatentPanels(L.Callback):
         panels = {
             "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
             "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
-            "images/latent_traversal": display_grid(traversal.flatten(0, 1), nrow=self.traversal_steps, scale=scale),
+            "images/latent_traversal": figure_to_image_tensor(traversal_grid(
+                traversal, dims, kl_per_dim, torch.ones(len(kl_per_dim), dtype=torch.bool), offsets,
+                f"Epoch {epoch + 1}: one dimension per row around a validation image's μ (validation KL, nats)",
+                base_image=images[0])),
         }
-        return panels, dims
+        return panels

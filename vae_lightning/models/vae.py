@@ -35,7 +35,7 @@ def require(condition: bool, key: str, value: object, allowed: str) -> None:
 
 
 class VAELitModule(L.LightningModule):
-    """β-VAE on images; logs `{stage}/loss|recon|kl|neg_elbo` in nats per image and `{stage}/kl_per_dim/NN`."""
+    """β-VAE on images; logs `{stage}/loss|recon|kl|neg_elbo` in nats per image and keeps `kl_per_dim` per epoch."""
 
     # What the model's constructor takes from the data module (see `InMemoryDataModule.model_inputs`).
     needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape",)
@@ -118,8 +118,8 @@ class VAELitModule(L.LightningModule):
 
         This is the seam a new model overrides: the training, validation and test steps only log what it returns,
         and analysis averages it over a split. Scalars are logged as `{stage}/{name}`; a 1-d term (one value per
-        latent dimension, such as `kl_per_dim`) is logged per dimension on validation and test. `step` is the
-        optimiser step of a training batch, None for evaluation, where schedules take their final value.
+        latent dimension, such as `kl_per_dim`) is averaged over validation and test (`per_dimension_terms`). `step`
+        is the optimiser step of a training batch, None for evaluation, where schedules take their final value.
         """
         return self.vae_terms(self(x, labels), x, step)
 
@@ -165,10 +165,6 @@ class VAELitModule(L.LightningModule):
         if key not in self.per_dimension_means:
             self.per_dimension_means[key] = PerDimensionMean(len(like)).to(like.device)
         return self.per_dimension_means[key]
-
-    def per_dimension_term(self, stage: str, name: str) -> Tensor:
-        """The mean over the current `stage` epoch's images of the 1-d term `name`, e.g. ("val", "kl_per_dim")."""
-        return self.per_dimension_means[f"{stage}_{name}"].compute()
 
     def _log_training_terms(self, terms: dict[str, Tensor], batch_size: int, step: int) -> None:
         """Sum the scalar training terms on the device and log them once per logger write, weighted by the images
@@ -224,23 +220,16 @@ class VAELitModule(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._reset_per_dimension_means("test")
 
-    def on_validation_epoch_end(self) -> None:
-        self._log_per_dimension_means("val")
-
-    def on_test_epoch_end(self) -> None:
-        self._log_per_dimension_means("test")
-
     def _reset_per_dimension_means(self, stage: str) -> None:
         for key, mean in self.per_dimension_means.items():
             if key.startswith(f"{stage}_"):
                 mean.reset()
 
-    def _log_per_dimension_means(self, stage: str) -> None:
-        for key, mean in self.per_dimension_means.items():
-            if key.startswith(f"{stage}_"):
-                name = key.removeprefix(f"{stage}_")
-                values = mean.compute()  # already reduced over processes by torchmetrics
-                self.log_dict({f"{stage}/{name}/{d:02d}": v for d, v in enumerate(values)}, sync_dist=True)
+    def per_dimension_terms(self, stage: str) -> dict[str, Tensor]:
+        """Every 1-d term's mean over the current `stage` epoch, by name; drawn as one chart per term
+        (callbacks.PerDimensionChart) rather than logged as one scalar per dimension."""
+        return {key.removeprefix(f"{stage}_"): mean.compute()  # already reduced over processes by torchmetrics
+                for key, mean in self.per_dimension_means.items() if key.startswith(f"{stage}_")}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         datamodule = self.trainer.datamodule

@@ -84,9 +84,9 @@ def find_run_dirs(root: Path) -> list[Path]:
             "multirun.yaml and one sub-folder per point, e.g. sweep=outputs/multirun/2026-01-31/12-00-00), or a "
             "single run folder."
         )
-    if _is_run(root):
+    if is_run_dir(root):
         return [root]
-    run_dirs = sorted(child for child in root.iterdir() if _is_run(child))
+    run_dirs = sorted(child for child in root.iterdir() if is_run_dir(child))
     if not run_dirs:
         has_points = (root / sweep_points.MULTIRUN_FILE).is_file()
         hint = " Its multirun.yaml lists points, but none has started." if has_points else ""
@@ -134,7 +134,8 @@ def read_run(run_dir: Path) -> Run:
     return run
 
 
-def _is_run(folder: Path) -> bool:
+def is_run_dir(folder: Path) -> bool:
+    """Whether `folder` is a run directory of vae_lightning.train (it holds `.hydra/config.yaml`)."""
     return (folder / ".hydra" / "config.yaml").is_file()
 
 

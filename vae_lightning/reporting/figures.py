@@ -8,6 +8,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from vae_lightning.analysis.factor_scores import HEADLINES
 from vae_lightning.reporting.aggregate import Spread, by_beta, settings
@@ -23,6 +24,9 @@ PANELS = {
     "monotonicity": "traversal monotonicity (active dims)",
     "step_change": "traversal step change (active dims)",
 }
+
+# Panels whose values are counts, drawn with whole-number ticks.
+COUNTS = ("active_units",)
 
 
 def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
@@ -63,6 +67,8 @@ def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> 
             _errorbar_panel(ax, by_beta(rows, column, setting), setting)
         _legend_if_settings(ax, rows)
         ax.set_title(label, fontsize=10)
+        if column in COUNTS:
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if not by_beta(rows, column):
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
     for ax in list(grid):

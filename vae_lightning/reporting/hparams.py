@@ -1,17 +1,17 @@
 """TensorBoard's HParams dashboard for a sweep: one session per finished run, in the run's own TensorBoard folder, so
-`tensorboard --logdir <sweep>` compares the runs by β with no further setup.
+`tensorboard --logdir <sweep>` compares the runs by β with no further setup and no extra run per point.
 
-Each session goes to a fixed sub-folder that is replaced on every report, so reporting again never adds a second
-session for the same run.
+Each session is one event file named by a fixed suffix, replaced on every report, so reporting again never adds a
+second session for the same run.
 """
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
+from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
@@ -24,19 +24,21 @@ METRIC_TAG_PREFIX = "report/"
 NAMED = {"beta": "model.beta", "seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
 
 HParam = float | str | bool
+# Hyper-parameters kept numeric even when a sweep gives whole values (model.beta=1,4).
+FLOAT_HPARAMS = ("beta", "model.beta")
 
 
-def write_sessions(sweep: Sweep, subdir: str, exclude: Sequence[str]) -> None:
-    """One session per finished run, in `<run>/tensorboard/<subdir>/`; a run that no longer counts as finished loses
-    the session an earlier report gave it."""
+def write_sessions(sweep: Sweep, file_suffix: str, exclude: Sequence[str]) -> None:
+    """One session per finished run, in `<run>/tensorboard/` beside its training events; a run that no longer counts
+    as finished loses the session an earlier report gave it."""
     for run in sweep.runs:
-        if run.status != FINISHED and run.path is not None and (run.path / "tensorboard" / subdir).exists():
-            shutil.rmtree(run.path / "tensorboard" / subdir)
+        if run.status != FINISHED and run.path is not None:
+            remove_sessions(run.path / "tensorboard", file_suffix)
     sessions = [run_hparams(run, exclude) for run in sweep.finished]
     domains = discrete_domains(sessions)
     for run, session in zip(sweep.finished, sessions, strict=True):
-        write_session(run.path / "tensorboard" / subdir, session, run_row(run, sweep.root, list(model_terms(sweep))),
-                      domains)
+        write_session(run.path / "tensorboard", session, run_row(run, sweep.root, list(model_terms(sweep))),
+                      domains, trial=run.path.name, file_suffix=file_suffix)
 
 
 def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
@@ -45,7 +47,7 @@ def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
     for override in OverridesParser.create().parse_overrides(run.overrides):
         if override.key_or_group not in (*exclude, *NAMED.values()):
             values[override.key_or_group] = override.value()
-    return {name: _hparam(value) for name, value in values.items() if value is not None}
+    return {name: _hparam(name, value) for name, value in values.items() if value is not None}
 
 
 def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HParam]]:
@@ -57,29 +59,36 @@ def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HP
     return {name: sorted(seen) for name, seen in values.items() if len({type(value) for value in seen}) == 1}
 
 
-def write_session(
-    log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any], domains: dict[str, list[HParam]]
-) -> Path:
-    """Replace `log_dir` with one session: the experiment, start and end summaries, and the run's metrics as scalars
-    under the tags the experiment names, which is where the dashboard looks for their values."""
-    if log_dir.exists():
-        shutil.rmtree(log_dir)
+def remove_sessions(log_dir: Path, file_suffix: str) -> None:
+    for path in log_dir.glob(f"events.out.tfevents.*.{file_suffix}"):
+        path.unlink()
+
+
+def write_session(log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any], domains: dict[str, list[HParam]],
+                  trial: str, file_suffix: str) -> None:
+    """Replace the session in `log_dir` (its event file ending in `.<file_suffix>`): the experiment, start and end
+    summaries, and the run's metrics as scalars under the tags the experiment names, which is where the dashboard
+    looks for their values. `trial` names the session in the dashboard's trial column (the run folder: its swept
+    values, `model.beta=4,seed=1`)."""
+    remove_sessions(log_dir, file_suffix)
     own_terms = [name for name in row if name not in COLUMNS]
     tags = {f"{METRIC_TAG_PREFIX}{name}": row[name] for name in (*METRICS, *own_terms)}
     own_domains = {name: domain for name, domain in domains.items() if name in hparams}
-    with SummaryWriter(str(log_dir)) as writer:
-        for summary in hparams_summaries(hparams, tags, own_domains):
+    experiment, _, session_end = hparams_summaries(hparams, tags, own_domains)
+    with SummaryWriter(str(log_dir), filename_suffix=f".{file_suffix}") as writer:
+        for summary in (experiment, hparams_pb(hparams, trial_id=trial), session_end):
             writer.file_writer.add_summary(summary)
         for tag, value in tags.items():
             if value is not None:
                 writer.add_scalar(tag, value, global_step=0)
-    return log_dir
 
 
-def _hparam(value: Any) -> HParam:
-    """Numbers as floats (so 4 and 0.5 share a domain), lists such as `model.channels=[4,8]` as text."""
+def _hparam(name: str, value: Any) -> HParam:
+    """β as a float (so 4 and 0.5 share a domain and its axis is numeric); other whole numbers, such as the seed or
+    the latent size, as text, which the dashboard shows as `32` rather than `32.000`; lists such as
+    `model.channels=[4,8]` as text."""
     if isinstance(value, bool | str):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, float) or name in FLOAT_HPARAMS:
         return float(value)
     return str(value)

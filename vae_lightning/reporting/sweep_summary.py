@@ -10,9 +10,9 @@ from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
 
 # How the summary describes the change of a column from the smallest to the largest β.
 TRENDS = (
-    ("kl", "the KL (rate) goes", 2, " nats/image"),
+    ("kl", "the KL (rate)", 2, " nats/image"),
     ("recon", "reconstruction", 2, " nats/image"),
-    ("active_units", "active units", 1, ""),
+    ("active_units", "active units", 0, ""),  # a count: whole means as integers
 )
 
 # Why a point without a recorded error did not finish.
@@ -75,12 +75,12 @@ def _findings_within(rows: list[dict[str, Any]], setting: str, model_terms: dict
     if len(neg_elbo) > 1:
         first, last = min(neg_elbo), max(neg_elbo)
         trends = [
-            f"{label} from {_span(by_beta(rows, column, setting), digits, (first, last))}{unit}"
+            f"{label} {_span(by_beta(rows, column, setting), digits, unit, (first, last))}"
             for column, label, digits, unit in TRENDS
             if by_beta(rows, column, setting)
         ]
         listed = ", ".join(trends[:-1]) + " and " + trends[-1] if len(trends) > 1 else trends[0]
-        findings.append(f"- From β = {first:g} to β = {last:g}, {listed}.")
+        findings.append(f"- From β = {first:g} to β = {last:g}: {listed}.")
     return findings
 
 
@@ -91,13 +91,24 @@ def _best(spreads: dict[float, Spread], pick: Any, number_format: str) -> str:
     return f"β = {beta:g} (mean of {seeds} seed{'s' * (seeds != 1)}): {spreads[beta].mean:{number_format}}"
 
 
-def _span(spreads: dict[float, Spread], digits: int, sentence_betas: tuple[float, float]) -> str:
-    """The change "a to b", naming the βs when they differ from the sentence's (a column only analysed runs have)."""
+def _span(spreads: dict[float, Spread], digits: int, unit: str, sentence_betas: tuple[float, float]) -> str:
+    """The change "from a to b", or "unchanged at a"; the βs are named when they differ from the sentence's (a
+    column only analysed runs have)."""
     ends = min(spreads), max(spreads)
-    first, last = (f"{spreads[beta].mean:.{digits}f}" for beta in ends)
+    first, last = (_number(spreads[beta].mean, digits) for beta in ends)
+    if first == last:
+        return f"unchanged at {first}{unit}"
     if ends == sentence_betas:
-        return f"{first} to {last}"
-    return f"{first} (β = {ends[0]:g}) to {last} (β = {ends[1]:g})"
+        return f"from {first} to {last}{unit}"
+    return f"from {first} (β = {ends[0]:g}) to {last} (β = {ends[1]:g}){unit}"
+
+
+def _number(value: float, digits: int) -> str:
+    """`value` with `digits` decimals; a count (`digits` 0) as an integer when its mean over seeds is whole (32
+    active units, not 32.0), else with one decimal."""
+    if digits == 0 and not float(value).is_integer():
+        return f"{value:.1f}"
+    return f"{value:.{digits}f}"
 
 
 def _not_finished(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:

@@ -1,0 +1,94 @@
+"""What a person sees: the start line, plain progress lines, the closing summary, train.log, the TensorBoard cards
+and the labelled traversal panel."""
+
+import io
+
+import matplotlib.text
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import TINY_RUN, run_cli
+from vae_lightning.analysis.plots import traversal_grid
+from vae_lightning.console import kl_per_dim_line
+from vae_lightning.console_log import _Copy
+
+WITH_PROGRESS = [*TINY_RUN, "trainer.enable_progress_bar=true", "trainer.log_every_n_steps=2"]
+
+
+@pytest.fixture(scope="module")
+def run_with_progress(tiny_data_root, tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("console")
+    result = run_cli("vae_lightning.train", *WITH_PROGRESS, f"data.root={tiny_data_root}", "hydra.run.dir=run",
+                     cwd=cwd)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd / "run", result
+
+
+def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(run_with_progress):
+    _, result = run_with_progress
+    printed = result.stdout + result.stderr
+    assert printed.count("Training VAELitModule (4-d latent, β=1") == 1
+    assert "GPU available" not in printed and "TPU available" not in printed and "litlogger" not in printed
+    assert "Test metric" not in printed and "LeafSpec" not in printed
+    progress = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert any("loss" in line and "−ELBO" in line for line in progress)
+    assert any(line.startswith("epoch 2/2 done in") and "val −ELBO" in line for line in progress)
+    assert "\r" not in printed and "\x1b[" not in printed
+
+
+def test_train_log_holds_everything_printed(run_with_progress):
+    run_dir, result = run_with_progress
+    log = (run_dir / "train.log").read_text()
+    for line in result.stdout.strip().splitlines():
+        assert line.strip() in log
+    assert f"Run directory: {run_dir}" in log and "negative ELBO" in log and "KL per dimension" in log
+
+
+def test_train_log_holds_the_error_and_the_resume_command_after_ctrl_c(tiny_data_root, tmp_path):
+    fault = ["+callbacks.fault._target_=tests.fault_injection.SignalAtStep", "+callbacks.fault.step=2",
+             f"+callbacks.fault.marker={tmp_path / 'fired'}", "+callbacks.fault.signal_name=SIGINT"]
+    result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", *fault, "hydra.run.dir=run",
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "Interrupted at epoch 0, step 2" in log and f"resume={tmp_path / 'run'}" in log
+
+
+def test_train_log_holds_a_users_error(tiny_data_root, tmp_path):
+    poison = ["+callbacks.fault._target_=tests.fault_injection.PoisonWeightsAtStep", "+callbacks.fault.step=1",
+              f"+callbacks.fault.marker={tmp_path / 'fired'}"]
+    result = run_cli("vae_lightning.train", *TINY_RUN, f"data.root={tiny_data_root}", *poison, "hydra.run.dir=run",
+                     cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Error: Training stopped" in (tmp_path / "run" / "train.log").read_text()
+
+
+def test_tensorboard_scalars_are_the_main_curves_only(run_with_progress):
+    run_dir, _ = run_with_progress
+    scalars = EventAccumulator(str(run_dir / "tensorboard")).Reload().Tags()["scalars"]
+    terms = ("loss", "recon", "kl", "neg_elbo")
+    expected = {"lr-Adam", "epoch", *(f"{stage}/{term}" for stage in ("val", "test") for term in terms),
+                *(f"train/{term}_{when}" for term in terms for when in ("step", "epoch"))}
+    assert set(scalars) == expected  # 4 latent dimensions, and still 18 cards: no card per dimension
+
+
+def test_kl_per_dimension_is_one_line_largest_first():
+    line = kl_per_dim_line([0.1, 2.5, 0.0, 1.25] + [0.01] * 28)
+    assert line.startswith("KL per dimension (nats, largest first): z1 2.50, z3 1.25, z0 0.10, z4 0.01")
+    assert line.endswith("24 more with 0.23 together") and "\n" not in line
+
+
+def test_train_log_keeps_the_last_state_of_a_redrawn_line_without_escape_codes():
+    log = io.StringIO()
+    copy = _Copy(io.StringIO(), log)
+    copy.write("Epoch 0:  50%|#  | 1/2\rEpoch 0: 100%|## | 2/2 loss=3.0\n\rValidation: 1/2\x1b[A\n\x1b[A\r    \rdone\n")
+    assert log.getvalue() == "Epoch 0: 100%|## | 2/2 loss=3.0\ndone\n"
+
+
+def test_traversal_panel_labels_rows_columns_mu_and_the_input():
+    images = torch.rand(2, 5, 1, 28, 28)
+    figure = traversal_grid(images, [3, 1], torch.tensor([0.0, 0.5, 0.0, 1.25]), torch.ones(4, dtype=torch.bool),
+                            torch.linspace(-2, 2, 5), "title", base_image=torch.rand(1, 28, 28))
+    texts = {text.get_text() for text in figure.findobj(matplotlib.text.Text)}
+    assert {"z3  KL 1.25", "z1  KL 0.50", "input", "μ", "-2.0σ", "+1.0σ", "+2.0σ"} <= texts

@@ -1,0 +1,167 @@
+"""What a person sees while a run trains: one start line, a progress display that shows the loss and the negative
+ELBO, one closing summary, and nothing from third parties that says nothing to them.
+
+Progress reads the values the logger last wrote (`trainer.logged_metrics`), so showing them adds no host read of a
+device tensor between logger writes (benchmarks/step_overhead.py).
+"""
+
+import logging
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+
+# Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
+# Trainer), the LitLogger tip, and the routine notes on stopping and reloading the best checkpoint for the test.
+# "GPU available: True, used: False" is kept: it tells the user something they may want to change.
+SILENCED_LIGHTNING_INFO = re.compile(
+    r"(GPU available: False|GPU available: True \(\w+\), used: True|TPU available|HPU available|LOCAL_RANK|"
+    r"💡 Tip|`Trainer\.fit` stopped|Restoring states from the checkpoint|Loaded model weights from)"
+)
+LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
+SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+# Evaluation terms the progress display and the start/closing lines show, in this order, with their labels.
+SHOWN_TERMS = {"loss": "loss", "neg_elbo": "−ELBO"}
+KL_DIMS_LISTED = 8
+
+
+class _DropSilencedInfo(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not SILENCED_LIGHTNING_INFO.match(record.getMessage().strip())
+
+
+def silence_uninformative_messages() -> None:
+    """Drop only the Lightning messages and warnings listed above; every other message still reaches the user."""
+    for name in LIGHTNING_INFO_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropSilencedInfo) for f in logger.filters):
+            logger.addFilter(_DropSilencedInfo())
+    for message in SILENCED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+
+
+def start_line(model: L.LightningModule, dataset: str, trainer: L.Trainer, run_dir: Path) -> str:
+    """One line that says what is trained, on what, how, and where its outputs go."""
+    h = model.hparams
+    parameters = sum(p.numel() for p in model.parameters())
+    device = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
+    epochs = f"{trainer.max_epochs} epoch{'s' * (trainer.max_epochs != 1)}"
+    return (f"Training {type(model).__name__} ({h.latent_dim}-d latent, β={h.beta:g}, {parameters / 1e6:.1f} M "
+            f"parameters) on {dataset}, {epochs}, {device}, precision {trainer.precision}. Run directory: {run_dir}")
+
+
+def kl_per_dim_line(kl_per_dim: list[float]) -> str:
+    """The per-dimension KL on one line, largest first, the tail folded into one number."""
+    order = sorted(range(len(kl_per_dim)), key=lambda d: -kl_per_dim[d])
+    listed = ", ".join(f"z{d} {kl_per_dim[d]:.2f}" for d in order[:KL_DIMS_LISTED])
+    rest = order[KL_DIMS_LISTED:]
+    tail = f"; {len(rest)} more with {sum(kl_per_dim[d] for d in rest):.2f} together" if rest else ""
+    return f"KL per dimension (nats, largest first): {listed}{tail}"
+
+
+def closing_summary(run_dir: Path, metrics: dict[str, Any]) -> str:
+    """The lines printed when a run ends; the last two name the run directory and the test numbers."""
+    test = metrics["test"]
+    lines = [kl_per_dim_line(metrics["test_kl_per_dim"])] if "test_kl_per_dim" in metrics else []
+    return "\n".join([
+        *lines,
+        f"Run directory: {run_dir}",
+        f"Test ({metrics['num_test_images']} {metrics['dataset']} images, checkpoint {metrics['checkpoint']}): "
+        f"negative ELBO {test['neg_elbo']:.2f} nats/image = reconstruction {test['recon']:.2f} + KL {test['kl']:.2f}",
+    ])
+
+
+class LatestLosses:
+    """The loss and −ELBO the logger last wrote, as text; a value is read from its tensor once, when it is new."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, tuple[object, str]] = {}
+
+    def __call__(self, trainer: L.Trainer) -> dict[str, str]:
+        shown = {}
+        for stage, suffix in (("train", "_step"), ("val", "")):
+            for name, label in SHOWN_TERMS.items():
+                tag = f"{stage}/{name}{suffix}"
+                value = trainer.logged_metrics.get(tag)
+                if value is None:
+                    continue
+                cached = self._texts.get(tag)
+                if cached is None or cached[0] is not value:
+                    cached = (value, f"{float(value):.1f}")
+                    self._texts[tag] = cached
+                shown[label if stage == "train" else f"val {label}"] = cached[1]
+        return shown
+
+
+class BarWithLosses(TQDMProgressBar):
+    """Lightning's progress bar, kept for each epoch, with the latest training loss and −ELBO and the validation
+    −ELBO beside it instead of Lightning's version number."""
+
+    def __init__(self) -> None:
+        super().__init__(leave=True)
+        self.latest = LatestLosses()
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, str]:
+        return self.latest(trainer)
+
+
+class PlainProgress(ProgressBar):
+    """Plain lines for a log file or a pipe, where a redrawn bar leaves escape codes: one line every tenth of an
+    epoch (`lines_per_epoch`) and one when its validation ends."""
+
+    def __init__(self, lines_per_epoch: int = 10) -> None:
+        super().__init__()
+        self.lines_per_epoch = lines_per_epoch
+        self.latest = LatestLosses()
+        self._enabled = True
+        self._epoch_started = 0.0
+        self._next_line_at = 0
+        self._told_when_losses_show = False
+
+    def disable(self) -> None:
+        self._enabled = False
+
+    def enable(self) -> None:
+        self._enabled = True
+
+    def _epoch(self, trainer: L.Trainer) -> str:
+        return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+
+    def _losses(self, trainer: L.Trainer) -> str:
+        """The latest losses; before the logger's first write, once, when they will appear."""
+        shown = "  ".join(f"{label} {text}" for label, text in self.latest(trainer).items())
+        if shown or self._told_when_losses_show:
+            return shown
+        self._told_when_losses_show = True
+        return f"(losses show from step {trainer.log_every_n_steps}, the logger's first write)"
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_started = time.perf_counter()
+        self._next_line_at = 1
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        total = self.total_train_batches
+        done = batch_idx + 1
+        if not self._enabled or not isinstance(total, int) or done * self.lines_per_epoch < self._next_line_at * total:
+            return
+        self._next_line_at = done * self.lines_per_epoch // total + 1
+        rate = done / max(time.perf_counter() - self._epoch_started, 1e-9)
+        print(f"{self._epoch(trainer)}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.1f} it/s)  "
+              f"{self._losses(trainer)}".rstrip(), flush=True)
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._enabled and not trainer.sanity_checking and trainer.state.fn == "fit":
+            print(f"{self._epoch(trainer)} done in {time.perf_counter() - self._epoch_started:.0f} s  "
+                  f"{self._losses(trainer)}", flush=True)
+
+
+def progress_display() -> ProgressBar:
+    """A redrawn bar on a terminal, plain periodic lines otherwise."""
+    return BarWithLosses() if sys.stdout.isatty() and sys.stderr.isatty() else PlainProgress()
