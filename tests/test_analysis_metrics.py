@@ -18,6 +18,7 @@ from vae_lightning.analysis.representation import (
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAELitModule
+from vae_lightning.models.likelihoods import DecoderLikelihood
 from vae_lightning.models.objectives import gaussian_kl_per_dim
 
 # A linear-Gaussian model where everything is known in closed form, per dimension:
@@ -26,9 +27,9 @@ SIGMA = 0.5
 LATENT_DIM = 2
 
 
-class IdentityGaussianLikelihood(nn.Module):
-    def neg_log_likelihood(self, logits: Tensor, x: Tensor) -> Tensor:
-        per_pixel = 0.5 * ((x - logits) / SIGMA) ** 2 + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
+class IdentityGaussianLikelihood(DecoderLikelihood):
+    def neg_log_likelihood(self, decoder_output: Tensor, x: Tensor) -> Tensor:
+        per_pixel = 0.5 * ((x - decoder_output) / SIGMA) ** 2 + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
         return per_pixel.flatten(1).sum(1)
 
 

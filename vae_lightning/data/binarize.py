@@ -19,6 +19,8 @@ from vae_lightning.errors import ConfigError
 BINARIZE_MODES = ("none", "dynamic", "static", "threshold")
 # Added to data.seed for each split's fixed draw: different draws per split, none equal to the split or label seeds.
 SPLIT_SEED_OFFSETS = {"train": 100, "val": 101, "test": 102}
+# Added to data.seed for the generator of the dynamic training draws (saved in checkpoints with the shuffle state).
+DYNAMIC_SEED_OFFSET = 103
 _CHUNK = 4096  # images per Bernoulli draw: bounds the float copy of a large split
 
 
