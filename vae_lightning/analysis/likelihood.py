@@ -39,10 +39,12 @@ def paired_difference(a: Tensor, b: Tensor) -> PairedDifference:
     """mean(a − b) ± sd(a − b)/√N for per-image numbers of the same images: the differences share each image's
     difficulty, so this error bar is far smaller than that of two separate means (NaN for a single image)."""
     difference = (a - b).double()
-    return PairedDifference(difference.mean().item(), _standard_error(difference))
+    return PairedDifference(difference.mean().item(), standard_error_of_mean(difference))
 
 
-def _standard_error(values: Tensor) -> float:
+def standard_error_of_mean(values: Tensor) -> float:
+    """sd / √N of per-image numbers (NaN for a single image)."""
+    values = values.double()
     return values.std().item() / math.sqrt(len(values)) if len(values) > 1 else math.nan
 
 
@@ -66,7 +68,7 @@ class IWAEResult(NamedTuple):
     @property
     def standard_error(self) -> float:
         """sd over images / √N: covers the spread of the images and each estimate's Monte Carlo noise."""
-        return _standard_error(self.neg_log_likelihood_per_image.double())
+        return standard_error_of_mean(self.neg_log_likelihood_per_image.double())
 
     @property
     def mc_standard_error(self) -> float:

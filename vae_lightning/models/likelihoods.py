@@ -338,8 +338,8 @@ def describe(likelihood: DecoderLikelihood, data_is_binary: bool) -> dict[str, o
     if isinstance(likelihood, BernoulliLikelihood):
         report["normalised"] = data_is_binary
         report["quantity"] = ("-log p(x|z): Bernoulli log-mass of binary pixels" if data_is_binary else
-                              "BCE reconstruction loss on grey pixels, not a likelihood (-ELBO is not a bound on "
-                              "-log p(x))")
+                              "binary cross-entropy on grey pixels: a reconstruction loss, not a likelihood (-ELBO "
+                              "is not a bound on -log p(x))")
     elif isinstance(likelihood, ContinuousBernoulliLikelihood):
         report["quantity"] = "-log p(x|z): continuous Bernoulli density of pixels in [0, 1]"
     elif isinstance(likelihood, DiscretizedLogisticMixtureLikelihood):
