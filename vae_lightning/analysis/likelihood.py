@@ -7,11 +7,15 @@ unbiased estimate of the ELBO, and by Jensen it never exceeds log p̂_K(x) compu
 
 Error bars. Each image's estimate carries Monte Carlo noise on top of the spread of the images. The spread over
 images of the per-image estimates, sd/√N, estimates the standard error of their mean with both included (image
-variance plus the mean MC variance). The MC part alone is estimated per image by splitting the K draws into G
-independent groups: for large K/G, Var(log p̂_K) ≈ Var(log p̂_{K/G}) / G (delta method), and the sample variance of
-the G group estimates divided by G estimates it. Its root-mean over images, √(Σ σ²_MC) / N, is the standard error of
-the mean over these fixed images, the part that more samples would shrink. Neither covers the bias of a finite K,
-which is why `nested` reports the bound at smaller K on the same draws (the K-convergence check).
+variance plus the mean MC variance). The MC part alone is estimated per image from the two halves of its K draws:
+their two bounds L_a, L_b are independent, so (L_a − L_b)²/2 is an unbiased estimate of Var(log p̂_{K/2}), which we
+report for Var(log p̂_K). That is conservative: more draws do not add variance, and with light-tailed weights the
+variance halves with twice the draws (the delta method), so it overstates the s.e. by at most about √2. Estimates
+from within one set of draws (the delta method's 1/ESS − 1/K, or the spread of ten group bounds / 10) understate it
+by up to 4× when the weights are heavy-tailed, as they are for a poor q (see tests/test_analysis_metrics.py). Its
+root-mean over images, √(Σ σ²_MC) / N, is the error of the mean over these fixed images, the part more draws would
+shrink. Neither error bar covers the bias of a finite K, which is why `nested` reports the bound at smaller K on the
+same draws (the K-convergence check).
 """
 
 import math
@@ -25,7 +29,6 @@ from tqdm import tqdm
 from vae_lightning.errors import ConfigError
 
 LOG_2PI = math.log(2 * math.pi)
-MC_GROUPS = 10  # groups of the K draws whose spread estimates each image's Monte Carlo variance
 
 
 class PairedDifference(NamedTuple):
@@ -54,7 +57,7 @@ class IWAEResult(NamedTuple):
     num_samples: int
     neg_log_likelihood_per_image: Tensor  # −log p̂_K(x): in expectation an upper bound on −log p(x)
     neg_elbo_per_image: Tensor  # −(1/K) Σ log w_k: the negative ELBO on the same draws; ≥ the row above
-    mc_variance_per_image: Tensor  # Monte Carlo variance of −log p̂_K(x) from MC_GROUPS groups (NaN if K < 2)
+    mc_variance_per_image: Tensor  # Monte Carlo variance of −log p̂_K(x), from the halves of the K draws (NaN if K < 2)
     nested: dict[int, Tensor]  # k → −log p̂_k(x) from the first k of the K draws, for the K-convergence check
 
     @property
@@ -125,9 +128,11 @@ def _log_mean_exp(log_weights: Tensor) -> Tensor:
 def _per_image_estimates(log_weights: Tensor, nested: Sequence[int]) -> dict[str, Tensor]:
     """From the (K, B) log weights: log p̂_K, the ELBO estimate, the MC variance of log p̂_K and the nested bounds,
     each (B,)."""
-    groups = torch.tensor_split(log_weights, min(MC_GROUPS, len(log_weights)))
-    group_estimates = torch.stack([_log_mean_exp(group) for group in groups])
-    mc_variance = group_estimates.var(0) / len(groups) if len(groups) > 1 else torch.full_like(log_weights[0], math.nan)
+    if len(log_weights) > 1:
+        first, second = (_log_mean_exp(half) for half in torch.tensor_split(log_weights, 2))
+        mc_variance = (first - second).pow(2) / 2
+    else:
+        mc_variance = torch.full_like(log_weights[0], math.nan)
     return {"iwae": _log_mean_exp(log_weights), "elbo": log_weights.mean(0), "mc_variance": mc_variance,
             **{f"nested_{k}": _log_mean_exp(log_weights[:k]) for k in nested}}
 

@@ -9,7 +9,6 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from vae_lightning.analysis.likelihood import (
-    MC_GROUPS,
     IWAEResult,
     iwae_log_likelihood,
     paired_difference,
@@ -20,9 +19,9 @@ from vae_lightning.models.likelihoods import bits_per_dim
 
 STANDARD_ERROR_METHOD = (
     "standard_error: sd over images / sqrt(N) of the per-image estimates, which includes each estimate's Monte Carlo "
-    f"noise; mc_standard_error: the Monte Carlo part alone, sqrt(sum of per-image variances) / N, each variance from "
-    f"the K draws split into {MC_GROUPS} independent groups (variance of the group estimates / {MC_GROUPS}). Neither "
-    "covers the bias of a finite K: see iwae_convergence."
+    "noise; mc_standard_error: the Monte Carlo part alone, sqrt(sum of per-image variances) / N, each variance "
+    "(L_a - L_b)^2 / 2 from the bounds of the two halves of the image's K draws (conservative: the variance of a "
+    "K/2-draw bound). Neither covers the bias of a finite K: see iwae_convergence."
 )
 
 
