@@ -148,3 +148,27 @@ def test_logging_once_per_interval_keeps_the_epoch_mean_of_every_step(log_every_
     last_epoch = steps.losses[-3:]
     expected = sum(loss * n for loss, n in last_epoch) / sum(n for _, n in last_epoch)
     assert trainer.callback_metrics["train/loss_epoch"].item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_a_checkpoint_from_before_the_new_likelihood_settings_loads_with_its_old_behaviour(tmp_path, likelihood):
+    old = VAELitModule(likelihood=likelihood, latent_dim=2, channels=(4,), hidden_dim=8)
+    hparams = {key: value for key, value in old.hparams.items() if key not in ("dequantize", "num_mixtures")}
+    path = tmp_path / "old.ckpt"
+    torch.save({"state_dict": old.state_dict(), "hyper_parameters": hparams,
+                "pytorch-lightning_version": L.__version__}, path)
+    loaded = VAELitModule.load_from_checkpoint(path, weights_only=True)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded.likelihood.model_target(x), x)  # a Gaussian checkpoint keeps raw, undequantised pixels
+    torch.manual_seed(0)
+    terms = loaded.objective(x, None, None)
+    torch.manual_seed(0)
+    assert terms["neg_elbo"] == old.objective(x, None, None)["neg_elbo"] and "bits_per_dim" not in terms
+
+
+def test_decoder_outputs_what_the_likelihood_needs_and_8bit_likelihoods_report_bits_per_dim():
+    model = VAELitModule(likelihood="discretized_logistic", num_mixtures=3, latent_dim=2, channels=(4,), hidden_dim=8)
+    x = torch.randint(0, 256, (2, 1, 28, 28)).float().div(255)
+    assert model(x).decoder_output.shape == (2, 9, 28, 28)
+    terms = model.objective(x, None, None)
+    assert terms["bits_per_dim"].item() == pytest.approx(terms["neg_elbo"].item() / (784 * math.log(2)), rel=1e-6)
