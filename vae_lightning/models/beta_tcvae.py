@@ -42,6 +42,7 @@ class BetaTCVAELitModule(VAELitModule):
         self.register_buffer("dataset_size", torch.tensor(0, dtype=torch.long))
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         datamodule = self.trainer.datamodule
         if datamodule is None or not hasattr(datamodule, "num_images"):
             raise ConfigError("model=beta_tcvae needs a vae_lightning data module (it reads the number of training "
