@@ -42,12 +42,12 @@ class BetaTCVAELitModule(VAELitModule):
         self.register_buffer("dataset_size", torch.tensor(0, dtype=torch.long))
 
     def on_fit_start(self) -> None:
-        super().on_fit_start()
         datamodule = self.trainer.datamodule
         if datamodule is None or not hasattr(datamodule, "num_images"):
             raise ConfigError("model=beta_tcvae needs a vae_lightning data module (it reads the number of training "
                               "images, N, for the aggregate posterior); train it through vae_lightning.train.")
         self.dataset_size.fill_(datamodule.num_images("train"))
+        super().on_fit_start()
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         out = self(x, labels)
