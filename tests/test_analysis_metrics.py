@@ -2,10 +2,12 @@ import math
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from vae_lightning.analysis.interpolation import interpolate, lerp, slerp
 from vae_lightning.analysis.likelihood import iwae_log_likelihood, paired_difference
+from vae_lightning.analysis.likelihood_numbers import likelihood_numbers
 from vae_lightning.analysis.metrics import sample_codes
 from vae_lightning.analysis.representation import (
     EncodedSplit,
@@ -347,3 +349,22 @@ def test_a_class_offset_far_below_the_posterior_noise_shows_on_mu_but_not_on_sam
     on_mu = linear_probe_accuracy(train.mu, train.labels, test.mu, test.labels, seed=0)
     on_z = linear_probe_accuracy(sample_codes(train, 0), train.labels, sample_codes(test, 1), test.labels, seed=0)
     assert on_mu > 0.95 and on_z < 0.65
+
+
+def test_likelihood_numbers_of_an_8bit_likelihood_give_bits_per_dim_and_a_paired_convergence_check():
+    torch.manual_seed(0)
+    model = VAELitModule(image_shape=(1, 8, 8), latent_dim=2, channels=(4,), hidden_dim=8,
+                         likelihood="discretized_logistic", num_mixtures=2)
+    images = torch.randint(0, 256, (12, 1, 8, 8)).float().div(255)
+    settings = OmegaConf.create({"num_samples": 20, "batch_size": 5,
+                                 "convergence": {"num_samples": [10, 1, 40], "num_images": 6}})
+    numbers = likelihood_numbers(model, images, torch.zeros(12, dtype=torch.long), settings, 0, "all")
+    iwae_numbers, convergence = numbers["iwae"], numbers["iwae_convergence"]
+    assert iwae_numbers["bits_per_dim"]["neg_log_likelihood"] == pytest.approx(
+        iwae_numbers["neg_log_likelihood"] / (64 * math.log(2)), rel=1e-5)
+    assert iwae_numbers["neg_elbo"] - iwae_numbers["neg_log_likelihood"] == pytest.approx(
+        iwae_numbers["elbo_iwae_gap"]["mean"], abs=1e-3)
+    assert convergence["num_samples"] == [1, 10, 40] and convergence["num_images"] == 6
+    steps = convergence["change_from_previous_k"]
+    assert steps[1]["mean"] == pytest.approx(convergence["neg_log_likelihood"][2] - convergence["neg_log_likelihood"][1],
+                                             abs=1e-3)
