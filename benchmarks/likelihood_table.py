@@ -50,7 +50,7 @@ ROWS = (
     Row("fashion_dynamic_bernoulli", "fashion", "dynamic", "bernoulli", 2,
         "no directly comparable published figure known to us"),
     Row("fashion_continuous_bernoulli", "fashion", "none", "continuous_bernoulli", 2,
-        "no directly comparable published figure known to us (Loaiza-Ganem & Cunningham 2019 report other settings)"),
+        "no directly comparable published figure known to us"),
     Row("fashion_discretized_logistic", "fashion", "none", "discretized_logistic", 2,
         "no directly comparable published figure known to us"),
 )
