@@ -2,10 +2,12 @@ import math
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from torch import Tensor, nn
 
 from vae_lightning.analysis.interpolation import interpolate, lerp, slerp
-from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.likelihood import iwae_log_likelihood, paired_difference
+from vae_lightning.analysis.likelihood_numbers import likelihood_numbers
 from vae_lightning.analysis.metrics import sample_codes
 from vae_lightning.analysis.representation import (
     EncodedSplit,
@@ -18,6 +20,7 @@ from vae_lightning.analysis.representation import (
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAELitModule
+from vae_lightning.models.likelihoods import DecoderLikelihood
 from vae_lightning.models.objectives import gaussian_kl_per_dim
 
 # A linear-Gaussian model where everything is known in closed form, per dimension:
@@ -26,9 +29,9 @@ SIGMA = 0.5
 LATENT_DIM = 2
 
 
-class IdentityGaussianLikelihood(nn.Module):
-    def neg_log_likelihood(self, logits: Tensor, x: Tensor) -> Tensor:
-        per_pixel = 0.5 * ((x - logits) / SIGMA) ** 2 + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
+class IdentityGaussianLikelihood(DecoderLikelihood):
+    def neg_log_likelihood(self, decoder_output: Tensor, x: Tensor) -> Tensor:
+        per_pixel = 0.5 * ((x - decoder_output) / SIGMA) ** 2 + math.log(SIGMA) + 0.5 * math.log(2 * math.pi)
         return per_pixel.flatten(1).sum(1)
 
 
@@ -141,6 +144,53 @@ def test_iwae_on_the_conv_vae_with_one_sample_matches_its_neg_elbo():
     with torch.no_grad():
         neg_elbo = model.objective(images, None, None)["neg_elbo"].item()
     assert abs(result.neg_log_likelihood - neg_elbo) < 5 * result.standard_error
+
+
+def test_iwae_is_at_most_the_elbo_of_the_same_draws_for_every_image():
+    result = iwae(wrong_posterior_model(), data(200), num_samples=10)
+    assert (result.neg_log_likelihood_per_image <= result.neg_elbo_per_image + 1e-6).all()
+    assert (result.neg_elbo_per_image - result.neg_log_likelihood_per_image).mean() > 0.05
+
+
+def test_elbo_on_the_same_draws_estimates_the_closed_form_elbo_per_image():
+    model, images = wrong_posterior_model(), data(20)
+    result = iwae(model, images, num_samples=4000, batch_size=20)
+    torch.testing.assert_close(result.neg_elbo_per_image, closed_form_neg_elbo(model, images), atol=0.1, rtol=0)
+
+
+@pytest.mark.parametrize(("model", "at_most"), [(wrong_posterior_model, 1.6), (lambda: LinearGaussianModel(
+    LinearEncoder(0.75, 0.1, math.log(0.25))), 2.6)])
+def test_monte_carlo_variance_bounds_the_spread_of_independent_estimates_of_one_image(model, at_most):
+    """Heavy-tailed weights (the wrong posterior) and light-tailed ones (a near-exact q): the half-split estimate is
+    at least the true variance and at most ~2× it (the K/2-draw variance)."""
+    copies = data(1).expand(2000, -1, -1, -1)  # each copy gets its own draws: their spread is pure Monte Carlo noise
+    result = iwae(model(), copies, num_samples=100, batch_size=500)
+    observed = result.neg_log_likelihood_per_image.double().var().item()
+    estimated = result.mc_variance_per_image.double().mean().item()
+    assert 0.9 * observed < estimated < at_most * observed
+    assert result.mc_standard_error == pytest.approx(math.sqrt(estimated / 2000), rel=1e-6)
+
+
+def test_nested_bounds_reuse_the_first_k_draws_and_tighten_towards_log_likelihood():
+    images = data(500)
+    result = iwae(wrong_posterior_model(), images, num_samples=1000, batch_size=250, nested=(1, 10, 100, 1000))
+    torch.testing.assert_close(result.nested[1000], result.neg_log_likelihood_per_image)
+    means = [result.nested[k].mean().item() for k in (1, 10, 100, 1000)]
+    exact = exact_neg_log_likelihood(images).mean().item()
+    assert means[0] > means[1] > means[2] > means[3] > exact
+    assert means[3] - exact < 0.2 * (means[0] - exact)
+
+
+def test_paired_difference_is_the_mean_and_standard_error_of_the_per_image_differences():
+    a, b = torch.tensor([3.0, 5.0, 4.0, 6.0]), torch.tensor([1.0, 4.0, 2.0, 5.0])
+    difference = paired_difference(a, b)
+    assert difference.mean == pytest.approx(1.5)
+    assert difference.standard_error == pytest.approx(torch.tensor([2.0, 1.0, 2.0, 1.0]).std().item() / 2)
+
+
+def test_iwae_rejects_nested_sample_counts_above_k():
+    with pytest.raises(ConfigError, match="nested"):
+        iwae(exact_posterior_model(), data(2), num_samples=10, nested=(1, 100))
 
 
 def test_iwae_rejects_zero_samples():
@@ -299,3 +349,21 @@ def test_a_class_offset_far_below_the_posterior_noise_shows_on_mu_but_not_on_sam
     on_mu = linear_probe_accuracy(train.mu, train.labels, test.mu, test.labels, seed=0)
     on_z = linear_probe_accuracy(sample_codes(train, 0), train.labels, sample_codes(test, 1), test.labels, seed=0)
     assert on_mu > 0.95 and on_z < 0.65
+
+
+def test_likelihood_numbers_of_an_8bit_likelihood_give_bits_per_dim_and_a_paired_convergence_check():
+    torch.manual_seed(0)
+    model = VAELitModule(image_shape=(1, 8, 8), latent_dim=2, channels=(4,), hidden_dim=8,
+                         likelihood="discretized_logistic", num_mixtures=2)
+    images = torch.randint(0, 256, (12, 1, 8, 8)).float().div(255)
+    settings = OmegaConf.create({"num_samples": 20, "batch_size": 5,
+                                 "convergence": {"num_samples": [10, 1, 40], "num_images": 6}})
+    numbers = likelihood_numbers(model, images, torch.zeros(12, dtype=torch.long), settings, 0, "all")
+    iwae_numbers, convergence = numbers["iwae"], numbers["iwae_convergence"]
+    assert iwae_numbers["bits_per_dim"]["neg_log_likelihood"] == pytest.approx(
+        iwae_numbers["neg_log_likelihood"] / (64 * math.log(2)), rel=1e-5)
+    assert iwae_numbers["neg_elbo"] - iwae_numbers["neg_log_likelihood"] == pytest.approx(
+        iwae_numbers["elbo_iwae_gap"]["mean"], abs=1e-3)
+    assert convergence["num_samples"] == [1, 10, 40] and convergence["num_images"] == 6
+    bounds, steps = convergence["neg_log_likelihood"], convergence["change_from_previous_k"]
+    assert steps[1]["mean"] == pytest.approx(bounds[2] - bounds[1], abs=1e-3)

@@ -55,6 +55,33 @@ def test_numbers_state_split_and_sample_size_and_agree(analysed_run):
     assert len(per_dim) == 4
 
 
+def test_bce_on_grey_pixels_is_labelled_a_reconstruction_loss_in_every_output(analysed_run):
+    run_dir, _ = analysed_run
+    for metrics_path in (run_dir / "metrics.json", run_dir / "analysis" / "metrics.json"):
+        likelihood = json.loads(metrics_path.read_text())["likelihood"]
+        assert likelihood["likelihood"] == "bernoulli" and likelihood["normalised"] is False
+        assert "reconstruction loss, not a likelihood" in likelihood["quantity"]
+    summary = (run_dir / "analysis" / "summary.md").read_text()
+    assert "reconstruction loss, not a likelihood" in summary and "IWAE bound on −log p(x)" not in summary
+    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    assert "likelihood/text_summary" in events.Tags()["tensors"]
+
+
+def test_elbo_and_iwae_are_paired_on_the_same_images_with_a_k_convergence_check(analysed_run):
+    run_dir, _ = analysed_run
+    metrics = json.loads((run_dir / "analysis" / "metrics.json").read_text())
+    iwae, convergence = metrics["iwae"], metrics["iwae_convergence"]
+    gap = iwae["elbo_iwae_gap"]
+    assert gap["mean"] == pytest.approx(iwae["neg_elbo"] - iwae["neg_log_likelihood"], abs=1e-4)
+    assert gap["mean"] >= 0 and iwae["mc_standard_error"] > 0
+    assert convergence["num_samples"] == [1, 10, 100, 1000] and convergence["num_images"] == 20
+    bounds = convergence["neg_log_likelihood"]
+    steps = convergence["change_from_previous_k"]
+    assert [(step["from"], step["to"]) for step in steps] == [(1, 10), (10, 100), (100, 1000)]
+    assert [step["mean"] for step in steps] == pytest.approx(
+        [b - a for a, b in zip(bounds, bounds[1:], strict=False)], abs=1e-4)
+
+
 def test_summary_is_printed_saved_and_logged_to_the_runs_tensorboard(analysed_run):
     run_dir, result = analysed_run
     summary = (run_dir / "analysis" / "summary.md").read_text()

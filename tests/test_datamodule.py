@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 from hydra.utils import instantiate
@@ -9,6 +10,7 @@ from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.data.idx import read_idx
 from vae_lightning.data.mnist_family import InMemoryImages
 from vae_lightning.errors import ConfigError, DataError
+from vae_lightning.models import VAELitModule
 
 N_TRAIN, N_TEST = 64, 32
 N_VAL = round(N_TRAIN * 0.1)
@@ -178,9 +180,65 @@ def test_hydra_instantiate_builds_the_datamodule_from_config(data_root, tmp_path
         ("download", "yes", "true or false"),
         ("limit_train_samples", 0, ">= 1"),
         ("seed", True, "an integer"),
+        ("binarize", "half", "'dynamic'"),
     ],
 )
 def test_bad_config_value_raises_config_error_naming_the_key(key, value, allowed):
     with pytest.raises(ConfigError) as caught:
         MNISTFamilyDataModule(**({"name": "fashion"} | {key: value}))
     assert f"data.{key}={value!r}" in str(caught.value) and allowed in str(caught.value)
+
+
+class _TrainingBatches(L.Callback):
+    """The images of every training batch as the model receives them (after the data module's transfer hooks)."""
+
+    def __init__(self) -> None:
+        self.images: list[torch.Tensor] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.images.append(batch[0].clone())
+
+
+def _fit(datamodule, epochs: int, tmp_path: Path, ckpt_path: str | None = None) -> _TrainingBatches:
+    seen = _TrainingBatches()
+    torch.manual_seed(0)
+    model = VAELitModule(latent_dim=2, channels=(4,), hidden_dim=8)
+    trainer = L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False, enable_model_summary=False,
+                        limit_val_batches=0, default_root_dir=tmp_path, callbacks=[seen])
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "static", "threshold"])
+def test_binarized_splits_hold_only_black_and_white_pixels(make_datamodule, mode):
+    datamodule = make_datamodule(binarize=mode)
+    for split in ("val", "test"):
+        assert set(datamodule.split(split).images.unique().tolist()) == {0, 255}
+    assert datamodule.pixels_are_binary() and not make_datamodule().pixels_are_binary()
+    ordered_train = all_batches(datamodule.ordered_dataloader("train"))[0]
+    assert set(ordered_train.unique().tolist()) == {0.0, 1.0}
+
+
+def test_dynamic_binarization_draws_each_epoch_afresh_and_resumes_exactly(make_datamodule, tmp_path):
+    # batch_size 64 > the 58 training images: one batch per epoch holds the whole split, in a new order each epoch,
+    # so the sum of its pixels changes only if the draws do (under `static` it stays fixed, see below).
+    uninterrupted = _fit(make_datamodule(binarize="dynamic", batch_size=64), 3, tmp_path / "a").images
+    assert all(set(images.unique().tolist()) == {0.0, 1.0} for images in uninterrupted)
+    assert len({images.sum().item() for images in uninterrupted}) == 3
+    grey_mean = make_datamodule().split("train").images.float().div(255).mean().item()
+    assert torch.stack(uninterrupted).mean().item() == pytest.approx(grey_mean, abs=0.01)
+    _fit(make_datamodule(binarize="dynamic", batch_size=64), 2, tmp_path / "b")
+    after_two_epochs = next((tmp_path / "b").rglob("*.ckpt"))
+    resumed = _fit(make_datamodule(binarize="dynamic", batch_size=64), 3, tmp_path / "c", str(after_two_epochs))
+    assert len(resumed.images) == 1 and torch.equal(resumed.images[0], uninterrupted[2])
+
+
+def test_static_binarization_gives_every_epoch_the_same_draw(make_datamodule, tmp_path):
+    epochs = _fit(make_datamodule(binarize="static", batch_size=64, seed=3), 2, tmp_path).images
+    assert torch.equal(epochs[0].sum(), epochs[1].sum())
+    assert set(epochs[0].unique().tolist()) == {0.0, 1.0}
+
+
+def test_binarize_needs_the_in_memory_loader(make_datamodule):
+    with pytest.raises(ConfigError, match="data.binarize='dynamic'"):
+        make_datamodule(binarize="dynamic", loader="torchvision")

@@ -26,7 +26,7 @@ def test_depth_follows_the_image_size(side, channels):
     assert derived_channels(side) == channels
     vae = ConvVAE(image_shape=(3, side, side), latent_dim=2)
     assert vae.channels == channels
-    assert vae(torch.rand(1, 3, side, side)).logits.shape == (1, 3, side, side)
+    assert vae(torch.rand(1, 3, side, side)).decoder_output.shape == (1, 3, side, side)
 
 
 @pytest.mark.parametrize("side", [6, 7])

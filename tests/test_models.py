@@ -10,21 +10,21 @@ from torch.utils.data import DataLoader, TensorDataset
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import ConvVAE, VAELitModule, gaussian_kl_per_dim
 from vae_lightning.models.conv_vae import LOG_VAR_BOUND
-from vae_lightning.models.objectives import BernoulliLikelihood, GaussianLikelihood
+from vae_lightning.models.likelihoods import BernoulliLikelihood, GaussianLikelihood
 
 
 @pytest.mark.parametrize("latent_dim", [1, 2, 16, 32, 256])
 def test_shapes_follow_latent_dim_and_image(latent_dim):
     vae = ConvVAE(image_shape=(1, 28, 28), latent_dim=latent_dim)
     out = vae(torch.rand(5, 1, 28, 28))
-    assert out.logits.shape == (5, 1, 28, 28)
+    assert out.decoder_output.shape == (5, 1, 28, 28)
     assert out.mu.shape == out.log_var.shape == out.z.shape == (5, latent_dim)
 
 
 @pytest.mark.parametrize("kernel_size", [3, 4, 5])
 def test_rgb_images_of_other_sizes_round_trip_for_odd_and_even_kernels(kernel_size):
     vae = ConvVAE(image_shape=(3, 64, 32), channels=(8, 16, 16), kernel_size=kernel_size, latent_dim=4)
-    assert vae(torch.rand(2, 3, 64, 32)).logits.shape == (2, 3, 64, 32)
+    assert vae(torch.rand(2, 3, 64, 32)).decoder_output.shape == (2, 3, 64, 32)
 
 
 def test_image_side_that_cannot_be_halved_names_the_setting():
@@ -62,11 +62,6 @@ def test_gaussian_nll_of_a_perfect_decoder_is_the_normalising_constant():
     sigma = 0.1
     nll = GaussianLikelihood(sigma=sigma).neg_log_likelihood(logits, x)
     torch.testing.assert_close(nll, torch.full((2,), 16 * (math.log(sigma) + 0.5 * math.log(2 * math.pi))))
-
-
-def test_learned_sigma_is_a_parameter_and_fixed_sigma_is_not():
-    assert any(name == "log_sigma" for name, _ in GaussianLikelihood(learn_sigma=True).named_parameters())
-    assert not list(GaussianLikelihood(learn_sigma=False).parameters())
 
 
 def test_gradients_reach_encoder_through_the_reparameterised_sample():
@@ -122,7 +117,7 @@ def test_objective_terms_use_the_decoder_output_for_the_sampled_z():
     terms = model.objective(x, None, None)
     torch.manual_seed(1)
     out = model(x)
-    recon = model.likelihood.neg_log_likelihood(out.logits, x)
+    recon = model.likelihood.neg_log_likelihood(out.decoder_output, x)
     kl_per_dim = gaussian_kl_per_dim(out.mu, out.log_var)
     torch.testing.assert_close(terms["recon"], recon.mean())
     torch.testing.assert_close(terms["kl_per_dim"], kl_per_dim.mean(0))
@@ -153,3 +148,27 @@ def test_logging_once_per_interval_keeps_the_epoch_mean_of_every_step(log_every_
     last_epoch = steps.losses[-3:]
     expected = sum(loss * n for loss, n in last_epoch) / sum(n for _, n in last_epoch)
     assert trainer.callback_metrics["train/loss_epoch"].item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("likelihood", ["bernoulli", "gaussian"])
+def test_a_checkpoint_from_before_the_new_likelihood_settings_loads_with_its_old_behaviour(tmp_path, likelihood):
+    old = VAELitModule(likelihood=likelihood, latent_dim=2, channels=(4,), hidden_dim=8)
+    hparams = {key: value for key, value in old.hparams.items() if key not in ("dequantize", "num_mixtures")}
+    path = tmp_path / "old.ckpt"
+    torch.save({"state_dict": old.state_dict(), "hyper_parameters": hparams,
+                "pytorch-lightning_version": L.__version__}, path)
+    loaded = VAELitModule.load_from_checkpoint(path, weights_only=True)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded.likelihood.model_target(x), x)  # a Gaussian checkpoint keeps raw, undequantised pixels
+    torch.manual_seed(0)
+    terms = loaded.objective(x, None, None)
+    torch.manual_seed(0)
+    assert terms["neg_elbo"] == old.objective(x, None, None)["neg_elbo"] and "bits_per_dim" not in terms
+
+
+def test_decoder_outputs_what_the_likelihood_needs_and_8bit_likelihoods_report_bits_per_dim():
+    model = VAELitModule(likelihood="discretized_logistic", num_mixtures=3, latent_dim=2, channels=(4,), hidden_dim=8)
+    x = torch.randint(0, 256, (2, 1, 28, 28)).float().div(255)
+    assert model(x).decoder_output.shape == (2, 9, 28, 28)
+    terms = model.objective(x, None, None)
+    assert terms["bits_per_dim"].item() == pytest.approx(terms["neg_elbo"].item() / (784 * math.log(2)), rel=1e-6)

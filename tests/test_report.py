@@ -3,6 +3,7 @@ collection, table and summary logic on hand-made run folders."""
 
 import csv
 import json
+import math
 import shutil
 import statistics
 from pathlib import Path
@@ -13,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from tests.conftest import TINY_RUN, run_cli
 from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, write_multirun_yaml
+from vae_lightning.models.likelihoods import describe, make_likelihood
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.aggregate import by_beta
 from vae_lightning.reporting.collect import SweepError, collect
@@ -357,3 +359,15 @@ def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path
     assert len(list(log_dir.iterdir())) == 1
     session = hparams_dashboard(tmp_path)["model.beta=4,seed=0"]
     assert session["hparams"] == {"beta": 4.0, "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0
+
+
+def test_summary_gives_mean_and_sd_over_seeds_and_names_a_reconstruction_loss(tmp_path):
+    for seed, neg_elbo in enumerate((90.0, 94.0)):
+        run = make_run(tmp_path / f"s{seed}", beta=4, seed=seed, neg_elbo=neg_elbo)
+        metrics = json.loads((run / "metrics.json").read_text())
+        metrics["likelihood"] = describe(make_likelihood("bernoulli"), data_is_binary=False)
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    sweep = collect(tmp_path)
+    summary = render_sweep_summary(sweep, table_rows(sweep))
+    assert f"Lowest test negative ELBO: β = 4 (mean ± sd of 2 seeds): 92.00 ± {math.sqrt(8):.2f} nats/image." in summary
+    assert "reconstruction loss, not a likelihood" in summary

@@ -53,7 +53,8 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
     """Raise when the checkpoint's architecture differs from the configured one, naming the keys to change."""
     saved = _with_channels(checkpoint.get("hyper_parameters", {}))
     hparams = _with_channels(hparams)
-    architecture = ("image_shape", "latent_dim", "channels", "kernel_size", "hidden_dim", "likelihood", "learn_sigma")
+    architecture = ("image_shape", "latent_dim", "channels", "kernel_size", "hidden_dim", "likelihood", "learn_sigma",
+                    "num_mixtures")
     differing = [f"{key}: checkpoint {saved[key]!r} vs config {hparams[key]!r}" for key in architecture
                  if key in saved and key in hparams and list_or_value(saved[key]) != list_or_value(hparams[key])]
     if differing:

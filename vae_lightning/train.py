@@ -101,6 +101,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     metrics.update(
         model=import_path(type(model)),
         term_descriptions=dict(model.term_descriptions),
+        likelihood=model.describe_likelihood(datamodule.pixels_are_binary()),
         dataset=datamodule.hparams.name,
         num_test_images=datamodule.num_images("test"),
         checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,

@@ -3,25 +3,39 @@
 from typing import Any
 
 # Terms of every model's objective that the table below shows in its own rows.
-ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl", "kl_per_dim")
+ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl", "kl_per_dim", "bits_per_dim")
 
 
 def render_analysis_summary(metrics: dict[str, Any]) -> str:
     """A short Markdown report; every line names the split and sample size behind its number."""
     elbo, iwae, units = metrics["objective"], metrics["iwae"], metrics["active_units"]
     linear, knn = metrics["linear_probe"], metrics["knn_probe"]
+    likelihood = metrics["likelihood"]
+    of_what = "−log p(x)" if likelihood["normalised"] else "the reconstruction loss (not −log p(x))"
+    gap = iwae["elbo_iwae_gap"]
+    same_images = f"{_split(iwae)} ({iwae['images']}), K = {iwae['num_samples']}"
     lines = [
         f"# Latent-space analysis: {metrics['dataset']}, β = {metrics['beta']:g}, {metrics['latent_dim']}-d latent",
         "",
         f"Checkpoint `{metrics['checkpoint']}`, seed {metrics['seed']}.",
         "",
+        f"Decoder `{likelihood['likelihood']}`: {likelihood['quantity']}.",
+        *([] if likelihood["normalised"] else [
+            "", "**These numbers are a reconstruction loss, not a likelihood**: the ELBO and IWAE rows are not "
+            "bounds on −log p(x) and do not compare with published log-likelihoods (use data.binarize with the "
+            "Bernoulli, or model.likelihood=continuous_bernoulli | discretized_logistic)."]),
+        "",
         "| quantity | value | split, sample |",
         "|---|---|---|",
         f"| negative ELBO (nats/image) | {elbo['neg_elbo']:.2f} | {_split(elbo)}, 1 z per image |",
-        f"| reconstruction −log p(x\\|z) (nats/image) | {elbo['recon']:.2f} | {_split(elbo)} |",
+        f"| reconstruction term (nats/image) | {elbo['recon']:.2f} | {_split(elbo)} |",
         f"| KL(q(z\\|x) ‖ p(z)), the rate (nats/image) | {elbo['kl']:.2f} | {_split(elbo)} |",
-        f"| IWAE bound on −log p(x) (nats/image) | {iwae['neg_log_likelihood']:.2f} ± {iwae['standard_error']:.2f} "
-        f"(s.e.) | {_split(iwae)} ({iwae['images']}), K = {iwae['num_samples']} |",
+        f"| IWAE bound on {of_what} (nats/image) | {_with_errors(iwae)} | {same_images} |",
+        f"| negative ELBO on the same images and draws (nats/image) | {iwae['neg_elbo']:.2f} ± "
+        f"{iwae['neg_elbo_standard_error']:.2f} (s.e.) | {same_images} |",
+        f"| ELBO − IWAE gap, paired per image (nats/image) | {gap['mean']:.2f} ± {gap['standard_error']:.2f} (s.e.) | "
+        f"{same_images} |",
+        *_bits_rows(iwae, same_images),
         f"| active units (Cov(μ) > {units['threshold']:g}) | {units['count']} of {metrics['latent_dim']} | "
         f"{_split(units)} |",
         f"| linear probe accuracy on μ (chance {linear['chance']:.3f}) | {_accuracy(linear)} | "
@@ -41,6 +55,7 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
               for name, description in metrics["term_descriptions"].items()
               if name not in ELBO_TERMS and isinstance(elbo.get(name), float)]
     lines += _factor_lines(metrics.get("factor_metrics"))
+    lines += _convergence_lines(metrics["iwae_convergence"])
     lines += [
         "",
         "## Dimensions, most informative first",
@@ -90,6 +105,32 @@ def _factor_lines(factors: dict[str, Any] | None) -> list[str]:
         f"| β-VAE score | {beta_vae['score']:.3f} | {beta_vae['num_train']} + {beta_vae['num_eval']} batches "
         f"of {beta_vae['batch_size']} pairs |",
     ]
+def _with_errors(iwae: dict[str, Any]) -> str:
+    return (f"{iwae['neg_log_likelihood']:.2f} ± {iwae['standard_error']:.2f} (s.e. over images, incl. Monte Carlo "
+            f"{iwae['mc_standard_error']:.3f})")
+
+
+def _bits_rows(iwae: dict[str, Any], sample: str) -> list[str]:
+    """Bits per dimension of the 8-bit image, for likelihoods of 8-bit pixels only."""
+    if "bits_per_dim" not in iwae:
+        return []
+    bits = iwae["bits_per_dim"]
+    return [f"| IWAE / negative ELBO in bits per dimension | {bits['neg_log_likelihood']:.4f} / {bits['neg_elbo']:.4f} "
+            f"| {sample} |"]
+
+
+def _convergence_lines(convergence: dict[str, Any]) -> list[str]:
+    """The K-convergence check: the bound from the first K of one set of draws, and each step's paired change."""
+    lines = ["", f"## IWAE convergence in K ({_split(convergence)}: {convergence['images']})", "",
+             "| K | IWAE bound (nats/image) | change from the previous K, paired (nats/image) |", "|---|---|---|"]
+    changes = [None, *convergence["change_from_previous_k"]]
+    for k, value, error, change in zip(convergence["num_samples"], convergence["neg_log_likelihood"],
+                                       convergence["standard_error"], changes, strict=True):
+        step = "" if change is None else f"{change['mean']:+.3f} ± {change['standard_error']:.3f}"
+        lines.append(f"| {k} | {value:.2f} ± {error:.2f} | {step} |")
+    lines += ["", "A change that is still clearly below zero at the largest K means the bound has not converged: the "
+              "reported IWAE number is biased upwards by at least that much, beyond its standard error."]
+    return lines
 
 
 def _accuracy(probe: dict[str, Any], key: str = "accuracy") -> str:

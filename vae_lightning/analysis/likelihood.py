@@ -1,11 +1,25 @@
-"""The importance-weighted bound on log p(x) (Burda et al. 2016): a tighter likelihood estimate than the ELBO.
+"""The importance-weighted bound on log p(x) (Burda et al. 2016), the ELBO on the same draws, and their error bars.
 
-With z_1..z_K ~ q(z|x), log (1/K) Σ_k p(x|z_k) p(z_k) / q(z_k|x) is a lower bound on log p(x) that is the ELBO (in
-expectation) at K = 1 and tightens monotonically towards log p(x) as K grows. The gap between −ELBO and the IWAE
-number says how far q(z|x) is from the true posterior.
+With z_1..z_K ~ q(z|x) and weights w_k = p(x|z_k) p(z_k) / q(z_k|x), log p̂_K(x) = log (1/K) Σ_k w_k is, in
+expectation, a lower bound on log p(x) that tightens monotonically towards it as K grows; (1/K) Σ_k log w_k is an
+unbiased estimate of the ELBO, and by Jensen it never exceeds log p̂_K(x) computed from the same draws. Both are
+−log p(x) (in nats) only when the decoder's −log p(x|z) is a likelihood of the data (see `models/likelihoods.py`).
+
+Error bars. Each image's estimate carries Monte Carlo noise on top of the spread of the images. The spread over
+images of the per-image estimates, sd/√N, estimates the standard error of their mean with both included (image
+variance plus the mean MC variance). The MC part alone is estimated per image from the two halves of its K draws:
+their two bounds L_a, L_b are independent, so (L_a − L_b)²/2 is an unbiased estimate of Var(log p̂_{K/2}), which we
+report for Var(log p̂_K). That is conservative: more draws do not add variance, and with light-tailed weights the
+variance halves with twice the draws (the delta method), so it overstates the s.e. by at most about √2. Estimates
+from within one set of draws (the delta method's 1/ESS − 1/K, or the spread of ten group bounds / 10) understate it
+by up to 4× when the weights are heavy-tailed, as they are for a poor q (see tests/test_analysis_metrics.py). Its
+root-mean over images, √(Σ σ²_MC) / N, is the error of the mean over these fixed images, the part more draws would
+shrink. Neither error bar covers the bias of a finite K, which is why `nested` reports the bound at smaller K on the
+same draws (the K-convergence check).
 """
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -17,14 +31,52 @@ from vae_lightning.errors import ConfigError
 LOG_2PI = math.log(2 * math.pi)
 
 
-class IWAEResult(NamedTuple):
-    """−log p̂(x) from the K-sample bound, in nats per image: in expectation an upper bound on the true −log p(x)."""
+class PairedDifference(NamedTuple):
+    """The mean over images of a per-image difference, with its standard error over images."""
 
-    neg_log_likelihood: float
+    mean: float
     standard_error: float
+
+
+def paired_difference(a: Tensor, b: Tensor) -> PairedDifference:
+    """mean(a − b) ± sd(a − b)/√N for per-image numbers of the same images: the differences share each image's
+    difficulty, so this error bar is far smaller than that of two separate means (NaN for a single image)."""
+    difference = (a - b).double()
+    return PairedDifference(difference.mean().item(), standard_error_of_mean(difference))
+
+
+def standard_error_of_mean(values: Tensor) -> float:
+    """sd / √N of per-image numbers (NaN for a single image)."""
+    values = values.double()
+    return values.std().item() / math.sqrt(len(values)) if len(values) > 1 else math.nan
+
+
+class IWAEResult(NamedTuple):
+    """Per-image numbers from one set of K draws per image, in nats per image (N,)."""
+
     num_samples: int
-    num_images: int
-    neg_log_likelihood_per_image: Tensor
+    neg_log_likelihood_per_image: Tensor  # −log p̂_K(x): in expectation an upper bound on −log p(x)
+    neg_elbo_per_image: Tensor  # −(1/K) Σ log w_k: the negative ELBO on the same draws; ≥ the row above
+    mc_variance_per_image: Tensor  # Monte Carlo variance of −log p̂_K(x), from the halves of the K draws (NaN if K < 2)
+    nested: dict[int, Tensor]  # k → −log p̂_k(x) from the first k of the K draws, for the K-convergence check
+
+    @property
+    def num_images(self) -> int:
+        return len(self.neg_log_likelihood_per_image)
+
+    @property
+    def neg_log_likelihood(self) -> float:
+        return self.neg_log_likelihood_per_image.double().mean().item()
+
+    @property
+    def standard_error(self) -> float:
+        """sd over images / √N: covers the spread of the images and each estimate's Monte Carlo noise."""
+        return standard_error_of_mean(self.neg_log_likelihood_per_image.double())
+
+    @property
+    def mc_standard_error(self) -> float:
+        """The Monte Carlo part alone, √(Σ σ²_MC) / N: the error of the mean over these very images."""
+        return self.mc_variance_per_image.double().sum().sqrt().item() / self.num_images
 
 
 @torch.no_grad()
@@ -37,43 +89,61 @@ def iwae_log_likelihood(
     samples_per_chunk: int = 25,
     progress: bool = False,
     labels: Tensor | None = None,
+    nested: Sequence[int] = (),
 ) -> IWAEResult:
-    """The IWAE bound with K = `num_samples` for each image (N, C, H, W), as −log p̂(x) in nats.
+    """The IWAE bound with K = `num_samples` draws for each image (N, C, H, W), the ELBO on the same draws, each
+    image's Monte Carlo variance, and the bound from the first k draws for each k in `nested` (all k ≤ K).
 
-    `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c) ->
-    logits` and `.likelihood.neg_log_likelihood(logits, x) -> (B,)`, as `VAELitModule` has; `labels` (N,) are needed
-    by a conditional model only. Images go through in batches of
-    `batch_size` and the K samples in chunks of `samples_per_chunk`, so the decoder sees at most
-    batch_size · samples_per_chunk latent codes at once. The noise is drawn from `generator` batch by batch and chunk
-    by chunk, so the result is reproducible for a given generator state, batch size and chunk size.
-    The standard error is the spread over images, std / √N (NaN for a single image); it does not include the
-    Monte-Carlo noise of each image's estimate.
+    `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c)` and
+    `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAELitModule` has; `labels` (N,) are needed by a
+    conditional model only. A dequantising likelihood draws one target per image, shared by its K draws. Images go
+    through in batches of `batch_size` and the draws in chunks of `samples_per_chunk`, so the decoder sees at most
+    batch_size · samples_per_chunk codes at once; the noise comes from `generator` in that order, so the result is
+    reproducible for a given generator state, batch size and chunk size.
     """
     _check_positive(num_samples=num_samples, batch_size=batch_size, samples_per_chunk=samples_per_chunk)
     if images.ndim != 4 or len(images) == 0:
         raise ConfigError(f"images has shape {tuple(images.shape)}: pass a non-empty batch (N, C, H, W).")
+    if any(not 1 <= k <= num_samples for k in nested):
+        raise ConfigError(f"nested sample counts {list(nested)} must lie in [1, K = {num_samples}].")
     device = model_device(model)
-    per_image = []
     label_batches = labels.split(batch_size) if labels is not None else [None] * len(images.split(batch_size))
     batches = zip(images.split(batch_size), label_batches, strict=True)
+    parts: list[dict[str, Tensor]] = []
     for batch, batch_labels in tqdm(batches, desc=f"IWAE K={num_samples}", disable=not progress,
                                     total=len(label_batches)):
         condition = model.condition(batch_labels.to(device) if batch_labels is not None else None)
-        per_image.append(_log_likelihood_batch(model, batch.to(device), condition, num_samples, samples_per_chunk,
-                                               generator))
-    log_likelihood = torch.cat(per_image).cpu()
-    num_images = len(log_likelihood)
-    standard_error = log_likelihood.std().item() / math.sqrt(num_images) if num_images > 1 else math.nan
-    return IWAEResult(-log_likelihood.mean().item(), standard_error, num_samples, num_images,
-                      (-log_likelihood).float())
+        log_weights = _log_weights(model, batch.to(device), condition, num_samples, samples_per_chunk, generator)
+        parts.append(_per_image_estimates(log_weights, nested))
+    joined = {key: torch.cat([part[key] for part in parts]).cpu().float() for key in parts[0]}
+    return IWAEResult(num_samples, -joined["iwae"], -joined["elbo"], joined["mc_variance"],
+                      {k: -joined[f"nested_{k}"] for k in nested})
 
 
-def _log_likelihood_batch(model: nn.Module, x: Tensor, condition: Tensor | None, num_samples: int,
-                          samples_per_chunk: int, generator: torch.Generator) -> Tensor:
-    """log p̂(x) per image (B,) in float64: a running logsumexp over chunks of the K log importance weights."""
+def _log_mean_exp(log_weights: Tensor) -> Tensor:
+    """log (1/K) Σ_k exp(log w_k) over the first dimension, stably."""
+    return torch.logsumexp(log_weights, dim=0) - math.log(len(log_weights))
+
+
+def _per_image_estimates(log_weights: Tensor, nested: Sequence[int]) -> dict[str, Tensor]:
+    """From the (K, B) log weights: log p̂_K, the ELBO estimate, the MC variance of log p̂_K and the nested bounds,
+    each (B,)."""
+    if len(log_weights) > 1:
+        first, second = (_log_mean_exp(half) for half in torch.tensor_split(log_weights, 2))
+        mc_variance = (first - second).pow(2) / 2
+    else:
+        mc_variance = torch.full_like(log_weights[0], math.nan)
+    return {"iwae": _log_mean_exp(log_weights), "elbo": log_weights.mean(0), "mc_variance": mc_variance,
+            **{f"nested_{k}": _log_mean_exp(log_weights[:k]) for k in nested}}
+
+
+def _log_weights(model: nn.Module, x: Tensor, condition: Tensor | None, num_samples: int, samples_per_chunk: int,
+                 generator: torch.Generator) -> Tensor:
+    """log w_k = log p(x|z_k) + log p(z_k) − log q(z_k|x) for K draws per image, (K, B) in float64."""
     mu, log_var = model.vae.encoder(x, condition)
     std = torch.exp(0.5 * log_var)
-    chunk_lse = []
+    target = model.likelihood.model_target(x, generator)
+    chunks = []
     for start in range(0, num_samples, samples_per_chunk):
         chunk = min(samples_per_chunk, num_samples - start)
         eps = torch.randn((chunk, *mu.shape), generator=generator, device=generator.device, dtype=mu.dtype)
@@ -82,12 +152,11 @@ def _log_likelihood_batch(model: nn.Module, x: Tensor, condition: Tensor | None,
         # log q(z|x) with z − μ = σ·ε, and log p(z) for the standard-normal prior, both summed over dimensions.
         log_q = -0.5 * (eps.pow(2) + log_var + LOG_2PI).sum(-1)
         log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-        logits = model.vae.decoder(z.flatten(0, 1), condition.repeat(chunk, 1) if condition is not None else None)
-        targets = x.expand(chunk, *x.shape).flatten(0, 1)
-        log_px_given_z = -model.likelihood.neg_log_likelihood(logits, targets).view(chunk, len(x))
-        log_weights = (log_px_given_z + log_prior - log_q).double()
-        chunk_lse.append(torch.logsumexp(log_weights, dim=0))
-    return torch.logsumexp(torch.stack(chunk_lse), dim=0) - math.log(num_samples)
+        decoded = model.vae.decoder(z.flatten(0, 1), condition.repeat(chunk, 1) if condition is not None else None)
+        targets = target.expand(chunk, *target.shape).flatten(0, 1)
+        log_px_given_z = -model.likelihood.neg_log_likelihood(decoded, targets).view(chunk, len(x))
+        chunks.append((log_px_given_z + log_prior - log_q).double())
+    return torch.cat(chunks)
 
 
 def model_device(model: nn.Module) -> torch.device:

@@ -8,7 +8,7 @@ from lightning import LightningDataModule
 from omegaconf import DictConfig
 from torch import Tensor
 
-from vae_lightning.analysis.likelihood import iwae_log_likelihood
+from vae_lightning.analysis.likelihood_numbers import likelihood_numbers
 from vae_lightning.analysis.objective_terms import evaluate_objective
 from vae_lightning.analysis.representation import (
     EncodedSplit,
@@ -30,7 +30,7 @@ def encode_splits(model: VAELitModule, datamodule: LightningDataModule, max_trai
     code carries, whatever the model was shown."""
     encoded = {}
     for split, wanted in (("train", max_train_images), ("test", None)):
-        images = datamodule.split(split)
+        images = datamodule.evaluated_split(split)
         chosen = seeded_subset(len(images), wanted, seed)
         batches = (images.batch(part) for part in chosen.split(datamodule.hparams.eval_batch_size))
         encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
@@ -39,27 +39,26 @@ def encode_splits(model: VAELitModule, datamodule: LightningDataModule, max_trai
 
 def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
                     iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int) -> dict[str, Any]:
-    """The test split's objective terms, IWAE bound, active units (Cov(μ_d) above `threshold`) and linear / k-NN
-    probes as one JSON-ready dictionary."""
+    """The test split's objective terms, what its likelihood is, the IWAE bound with the ELBO on the same images and
+    its K-convergence, active units (Cov(μ_d) above `threshold`) and linear / k-NN probes as one JSON-ready
+    dictionary."""
     test, train = encoded["test"], encoded["train"]
     print("Test objective terms, IWAE bound, active units and probes …", flush=True)
     terms = evaluate_objective(model, datamodule.ordered_dataloader("test"), seed)
     test_split = datamodule.split("test")
     chosen = seeded_subset(len(test_split), iwae_settings.num_images, seed)
-    iwae = iwae_log_likelihood(
-        model, test_split.images[chosen].float().div(255), iwae_settings.num_samples, iwae_settings.batch_size,
-        torch.Generator(device=model.device).manual_seed(seed), progress=True, labels=test_split.labels[chosen],
-    )
+    subset = "all" if len(chosen) == len(test_split) else f"a random {len(chosen)}, seed {seed}"
+    likelihood = likelihood_numbers(model, test_split.images[chosen].float().div(255), test_split.labels[chosen],
+                                    iwae_settings, seed, subset)
     mu_variance, active = active_units(test.mu, threshold)
     probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
     kl_per_dim = torch.tensor(terms.per_dim["kl_per_dim"])
     return {
         "units": "nats per image",
         "term_descriptions": dict(model.term_descriptions),
+        "likelihood": model.describe_likelihood(datamodule.pixels_are_binary()),
         "objective": {"split": "test", "num_images": terms.num_images, **terms.scalars, **terms.per_dim},
-        "iwae": {"split": "test", "num_images": iwae.num_images, "images": "all" if len(chosen) == len(test_split)
-                 else f"a random {len(chosen)}, seed {seed}", "num_samples": iwae.num_samples,
-                 "neg_log_likelihood": iwae.neg_log_likelihood, "standard_error": iwae.standard_error},
+        **likelihood,
         "active_units": {"split": "test", "num_images": len(test.mu), "threshold": threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
                          "mu_variance": mu_variance.tolist()},

@@ -1,8 +1,9 @@
 """What every data module shares: splits held in memory as uint8, a seeded validation split, hidden labels for the
-semi-supervised setting, and loaders that build a batch with one indexing operation.
+semi-supervised setting, binarisation (`data.binarize`), and loaders that build a batch with one indexing operation.
 
 A subclass only says where the images come from (`load_splits`) and what they are (`class_names`, `domain_names`,
-`image_shape`); splitting, label hiding, batching and the shuffle state saved in checkpoints are the same for all.
+`image_shape`); splitting, label hiding, binarising, batching and the random state saved in checkpoints are the same
+for all.
 """
 
 from collections.abc import Callable, Mapping
@@ -12,6 +13,13 @@ import torch
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from vae_lightning.data.binarize import (
+    BINARIZE_MODES,
+    DYNAMIC_SEED_OFFSET,
+    binarize,
+    binarize_split,
+    binarizes_per_batch,
+)
 from vae_lightning.errors import ConfigError, DataError
 
 FIXED_BATCH_SPLITS = ("val", "test")
@@ -48,6 +56,10 @@ class InMemoryImages(Dataset):
         return as_float_images(self.images[index]), self._batch_labels[index]
 
     __getitems__ = batch  # the batched-fetch protocol of torch's DataLoader
+
+    def with_images(self, images: torch.Tensor) -> "InMemoryImages":
+        """The same split with other images of the same number, e.g. a binarised draw of these."""
+        return InMemoryImages(images, self.labels, self.domains, self.hidden, self.factors)
 
     def subset(self, indices: torch.Tensor) -> "InMemoryImages":
         if len(indices) == len(self) and torch.equal(indices, torch.arange(len(self))):
@@ -102,6 +114,11 @@ COMMON_RULES: ConfigRules = {
     "num_workers": (lambda v: is_int(v) and v >= 0, "an integer >= 0"),
     "seed": (is_int, "an integer"),
     "limit_train_samples": (lambda v: v is None or (is_int(v) and v >= 1), "null (all samples) or an integer >= 1"),
+    "binarize": (lambda v: v in BINARIZE_MODES,
+                 "one of 'none' (grey pixels), 'dynamic' (a fresh seeded Bernoulli draw of each training image "
+                 "every time it is seen, Burda et al. 2016; fixed draws for val and test), 'static' (one seeded draw "
+                 "of every split, kept) or 'threshold' (pixel > 0.5); a Bernoulli decoder is a likelihood only on "
+                 "binary pixels"),
 }
 
 
@@ -118,6 +135,8 @@ class InMemoryDataModule(LightningDataModule):
     Validation is carved from the training split with `seed` unless the source has its own. With
     `labeled_fraction` < 1 the training split keeps that share of labels in every class (chosen with `seed`) and
     carries `HIDDEN_LABEL` for the rest; validation and test keep all labels so accuracy is measured on all images.
+    `binarize` (see `data/binarize.py`) replaces the grey images by seeded Bernoulli draws or a threshold; under
+    `dynamic` each training batch is drawn as it is loaded, from a generator saved in checkpoints like the shuffle.
     """
 
     config_rules: ConfigRules = {}  # a subclass's own keys, checked with the common ones
@@ -131,6 +150,7 @@ class InMemoryDataModule(LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         limit_train_samples: int | None = None,
+        binarize: str = "none",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -138,6 +158,8 @@ class InMemoryDataModule(LightningDataModule):
         self._in_memory: dict[str, InMemoryImages] = {}
         self._loader_datasets: dict[str, Dataset] = {}
         self._shuffle_generator: torch.Generator | None = None
+        self._binarize_generator: torch.Generator | None = None
+        self._ordered_train: InMemoryImages | None = None  # a fixed draw of the training split under `dynamic`
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -174,20 +196,58 @@ class InMemoryDataModule(LightningDataModule):
         for split, (source_split, chosen) in indices.items():
             self._in_memory[split] = sources[source_split].subset(chosen)
         self._in_memory["train"] = self._in_memory["train"].with_hidden(self._hidden_labels(self._in_memory["train"]))
+        self._binarize_splits()
         for split, (source_split, chosen) in indices.items():
             per_sample = self.per_sample_dataset(source_split, chosen)
+            if per_sample is not None and self.hparams.binarize != "none":
+                raise ConfigError(
+                    f"data.binarize={self.hparams.binarize!r} works on the images held in memory, but "
+                    f"{type(self).__name__} loads the {split} split sample by sample. Use the in-memory loader "
+                    "(e.g. data.loader=tensor) or data.binarize=none.")
             self._loader_datasets[split] = per_sample if per_sample is not None else self._in_memory[split]
         self._shuffle_generator = torch.Generator().manual_seed(self.hparams.seed)
+        self._binarize_generator = torch.Generator().manual_seed(self.hparams.seed + DYNAMIC_SEED_OFFSET)
+
+    def _binarize_splits(self) -> None:
+        """Each split as `data.binarize` holds it (`binarize_split`); under `dynamic` the training split stays grey
+        for the per-batch draws, and encoding it in order (analysis) reads one fixed seeded draw instead."""
+        mode, seed = self.hparams.binarize, self.hparams.seed
+        for split, images in self._in_memory.items():
+            self._in_memory[split] = images.with_images(binarize_split(images.images, mode, seed, split))
+        if binarizes_per_batch(mode, "train"):
+            train = self._in_memory["train"]
+            self._ordered_train = train.with_images(binarize_split(train.images, "static", seed, "train"))
+
+    def pixels_are_binary(self) -> bool:
+        """Whether every test pixel is 0 or 1 (binarised here, or binary at the source): where a Bernoulli decoder's
+        −log p(x | z) is a likelihood rather than a reconstruction loss."""
+        images = self.split("test").images
+        return bool(((images == 0) | (images == 255)).all())
+
+    def on_before_batch_transfer(self, batch: tuple[torch.Tensor, torch.Tensor],
+                                 dataloader_idx: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Under `data.binarize=dynamic`, a fresh Bernoulli draw of each training batch (Burda et al. 2016), in the
+        main process from the checkpointed generator, so a resumed run draws what it would have uninterrupted."""
+        trainer = self.trainer
+        if trainer is None or not trainer.training or not binarizes_per_batch(self.hparams.binarize, "train"):
+            return batch
+        images, labels = batch
+        return binarize(images, "dynamic", self._binarize_generator), labels
 
     def state_dict(self) -> dict[str, Any]:
-        """The shuffle generator's state, saved in checkpoints so a resumed run sees the epochs' batch orders it
-        would have seen uninterrupted."""
-        return {"shuffle_generator": self._shuffle_generator.get_state()} if self._shuffle_generator else {}
+        """The shuffle and binarisation generators' states, saved in checkpoints so a resumed run sees the batch
+        orders and dynamic binary draws it would have seen uninterrupted."""
+        if self._shuffle_generator is None:
+            return {}
+        return {"shuffle_generator": self._shuffle_generator.get_state(),
+                "binarize_generator": self._binarize_generator.get_state()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if "shuffle_generator" in state_dict:
             self._require_setup("load_state_dict")
             self._shuffle_generator.set_state(state_dict["shuffle_generator"])
+        if "binarize_generator" in state_dict:  # absent from checkpoints written before data.binarize existed
+            self._binarize_generator.set_state(state_dict["binarize_generator"])
 
     def train_dataloader(self) -> DataLoader:
         return self._dataloader("train", self.hparams.batch_size, shuffle=True)
@@ -203,8 +263,15 @@ class InMemoryDataModule(LightningDataModule):
         self._require_setup("split")
         return self._in_memory[name]
 
+    def evaluated_split(self, name: str) -> InMemoryImages:
+        """The images evaluation reads of a split: `split(name)`, except that under `data.binarize=dynamic` the
+        training split is one fixed seeded draw, like val and test."""
+        self._require_setup("evaluated_split")
+        return self._ordered_train if name == "train" and self._ordered_train is not None else self._in_memory[name]
+
     def ordered_dataloader(self, split: str) -> DataLoader:
-        """Any split in file order, in evaluation-sized batches: for encoding a whole split, e.g. train for probes."""
+        """Any split in file order, in evaluation-sized batches: for encoding a whole split, e.g. train for probes.
+        Under `data.binarize=dynamic` the training split comes as one fixed seeded draw, like val and test."""
         return self._dataloader(split, self.hparams.eval_batch_size, shuffle=False)
 
     def num_images(self, split: str) -> int:
@@ -269,6 +336,8 @@ class InMemoryDataModule(LightningDataModule):
     def _dataloader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         self._require_setup(f"{split}_dataloader")
         dataset = self._loader_datasets[split]
+        if not shuffle and self._ordered_train is not None and split == "train":
+            dataset = self._ordered_train
         workers = self.hparams.num_workers
         return DataLoader(
             dataset,

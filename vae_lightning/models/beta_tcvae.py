@@ -47,6 +47,7 @@ class BetaTCVAELitModule(VAELitModule):
             raise ConfigError("model=beta_tcvae needs a vae_lightning data module (it reads the number of training "
                               "images, N, for the aggregate posterior); train it through vae_lightning.train.")
         self.dataset_size.fill_(datamodule.num_images("train"))
+        super().on_fit_start()
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         out = self(x, labels)

@@ -30,7 +30,7 @@ class ConditionalVAELitModule(VAELitModule):
         h = self.hparams
         self.condition_encoder = make_condition(h.conditioning, h.num_classes, h.embedding_dim)
         return ConvVAE(tuple(h.image_shape), h.latent_dim, h.channels, h.kernel_size, h.hidden_dim,
-                       condition_dim=self.condition_encoder.dim)
+                       condition_dim=self.condition_encoder.dim, output_channels=self.decoder_channels)
 
     @property
     def conditional(self) -> bool:

@@ -1,4 +1,5 @@
-"""The convolutional VAE as plain `nn.Module`s: encoder → (μ, log σ²), reparameterised sample, decoder → logits.
+"""The convolutional VAE as plain `nn.Module`s: encoder → (μ, log σ²), reparameterised sample, decoder → the
+parameters of p(x | z) per pixel (how many channels the likelihood needs: `DecoderLikelihood.decoder_channels`).
 
 Each stride-2 convolution halves the image side, so an image side must be divisible by 2**len(channels); the decoder
 mirrors the encoder with transposed convolutions. Without explicit channels the depth follows the image size
@@ -23,7 +24,7 @@ LOG_VAR_BOUND = 10.0
 
 
 class VAEOutput(NamedTuple):
-    logits: Tensor
+    decoder_output: Tensor  # the parameters of p(x | z), (B, output_channels, H, W)
     mu: Tensor
     log_var: Tensor
     z: Tensor
@@ -96,12 +97,14 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """z (B, latent_dim) and an optional condition → per-pixel logits (B, C, H, W): the mirror of `ConvEncoder`."""
+    """z (B, latent_dim) and an optional condition → per-pixel parameters of p(x | z) (B, output_channels, H, W): the
+    mirror of `ConvEncoder`; output_channels defaults to the image's channels (one logit per channel value)."""
 
     def __init__(self, image_shape: Sequence[int], channels: Sequence[int], kernel_size: int, hidden_dim: int,
-                 latent_dim: int, condition_dim: int = 0) -> None:
+                 latent_dim: int, condition_dim: int = 0, output_channels: int | None = None) -> None:
         super().__init__()
-        out_channels, height, width = image_shape
+        image_channels, height, width = image_shape
+        out_channels = image_channels if output_channels is None else output_channels
         side_h, side_w = bottleneck_side(height, len(channels)), bottleneck_side(width, len(channels))
         self.head = nn.Sequential(
             nn.Linear(latent_dim + condition_dim, hidden_dim), nn.ReLU(),
@@ -131,13 +134,14 @@ class ConvVAE(nn.Module):
 
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 32,
                  channels: Sequence[int] | None = None, kernel_size: int = 4, hidden_dim: int = 256,
-                 condition_dim: int = 0) -> None:
+                 condition_dim: int = 0, output_channels: int | None = None) -> None:
         super().__init__()
         channels = derived_channels(min(image_shape[1:])) if channels is None else tuple(channels)
         self.latent_dim = latent_dim
         self.channels = channels
         self.encoder = ConvEncoder(image_shape, channels, kernel_size, hidden_dim, latent_dim, condition_dim)
-        self.decoder = ConvDecoder(image_shape, channels, kernel_size, hidden_dim, latent_dim, condition_dim)
+        self.decoder = ConvDecoder(image_shape, channels, kernel_size, hidden_dim, latent_dim, condition_dim,
+                                   output_channels)
 
     def forward(self, x: Tensor, condition: Tensor | None = None) -> VAEOutput:
         mu, log_var = self.encoder(x, condition)

@@ -5,17 +5,20 @@ It takes plain typed values and builds the network itself, so `model.beta=4` is 
 (the named terms of its loss), and where it needs to, `build_vae` and `condition`; docs/extending.md walks through it.
 """
 
+import math
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import lightning as L
 import torch
+from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 
 from vae_lightning.errors import ConfigError, TrainingDivergedError
 from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
 from vae_lightning.models.kl_schedules import KLSchedule
-from vae_lightning.models.objectives import gaussian_kl_per_dim, make_likelihood
+from vae_lightning.models.likelihoods import bits_per_dim, describe, make_likelihood
+from vae_lightning.models.objectives import gaussian_kl_per_dim
 from vae_lightning.models.per_dim_mean import PerDimensionMean
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
@@ -35,7 +38,8 @@ def require(condition: bool, key: str, value: object, allowed: str) -> None:
 
 
 class VAELitModule(L.LightningModule):
-    """β-VAE on images; logs `{stage}/loss|recon|kl|neg_elbo` in nats per image and keeps `kl_per_dim` per epoch."""
+    """β-VAE on images; logs `{stage}/loss|recon|kl|neg_elbo` in nats per image (and `{stage}/bits_per_dim` for a
+    likelihood of 8-bit pixels) and keeps `kl_per_dim` per epoch."""
 
     # What the model's constructor takes from the data module (see `InMemoryDataModule.model_inputs`).
     needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape",)
@@ -43,9 +47,10 @@ class VAELitModule(L.LightningModule):
     term_descriptions: ClassVar[dict[str, str]] = {
         "loss": "the optimised objective (nats/image)",
         "neg_elbo": "negative ELBO (nats/image)",
-        "recon": "reconstruction −log p(x|z) (nats/image)",
+        "recon": "reconstruction term −log p(x|z) (nats/image; a likelihood only where `likelihood` says so)",
         "kl": "KL(q(z|x) ‖ p(z)), the rate (nats/image)",
         "kl_per_dim": "KL per latent dimension (nats/image)",
+        "bits_per_dim": "negative ELBO as a bound on −log P of the 8-bit image, in bits per dimension",
     }
 
     def __init__(
@@ -58,6 +63,8 @@ class VAELitModule(L.LightningModule):
         likelihood: str = "bernoulli",
         gaussian_sigma: float = 0.1,
         learn_sigma: bool = False,
+        dequantize: bool = False,
+        num_mixtures: int = 5,
         beta: float = 1.0,
         kl_schedule: str = "constant",
         kl_warmup_steps: int = 0,
@@ -80,8 +87,10 @@ class VAELitModule(L.LightningModule):
         require(lr > 0, "optimizer.lr", lr, "the learning rate must be > 0")
         require(weight_decay >= 0, "optimizer.weight_decay", weight_decay, "it must be ≥ 0")
         self.save_hyperparameters()
+        # dequantize defaults to false here, not in conf/model/conv_vae.yaml, so a checkpoint written before the
+        # option existed (a Gaussian on raw pixels) loads with the behaviour it was trained with.
+        self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma, dequantize, num_mixtures)
         self.vae = self.build_vae()
-        self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma)
         self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
         self.per_dimension_means = nn.ModuleDict()  # "{stage}_{term}" → running mean, filled by evaluation
         self._train_window: tuple[Tensor | float, int] = (0.0, 0)  # training sums since the last logger write
@@ -89,7 +98,13 @@ class VAELitModule(L.LightningModule):
     def build_vae(self) -> ConvVAE:
         """The network, from the saved hyper-parameters; a subclass adds its conditioning here."""
         h = self.hparams
-        return ConvVAE(tuple(h.image_shape), h.latent_dim, h.channels, h.kernel_size, h.hidden_dim)
+        return ConvVAE(tuple(h.image_shape), h.latent_dim, h.channels, h.kernel_size, h.hidden_dim,
+                       output_channels=self.decoder_channels)
+
+    @property
+    def decoder_channels(self) -> int:
+        """Output channels of the decoder: what the likelihood needs per pixel (a logit, or mixture parameters)."""
+        return self.likelihood.decoder_channels(self.hparams.image_shape[0])
 
     @property
     def conditional(self) -> bool:
@@ -125,12 +140,29 @@ class VAELitModule(L.LightningModule):
 
     def vae_terms(self, out: VAEOutput, x: Tensor, step: int | None) -> dict[str, Tensor]:
         """The β-VAE terms of a forward pass: loss = −log p(x | z) + β·KL under the KL schedule (Higgins et al.
-        2017), with the negative ELBO beside it; a subclass adds its own terms to these."""
-        recon = self.likelihood.neg_log_likelihood(out.logits, x)
+        2017), with the negative ELBO beside it (and in bits/dim for a likelihood of 8-bit pixels); a subclass adds
+        its own terms to these. The likelihood is evaluated on its `model_target` (x, or x dequantised)."""
+        recon = self.likelihood.neg_log_likelihood(out.decoder_output, self.likelihood.model_target(x))
         kl_per_dim = gaussian_kl_per_dim(out.mu, out.log_var)
         kl = kl_per_dim.sum(1)
-        return {"loss": (recon + self.kl_schedule.penalty(kl, step)).mean(), "recon": recon.mean(),
-                "kl": kl.mean(), "neg_elbo": (recon + kl).mean(), "kl_per_dim": kl_per_dim.mean(0)}
+        terms = {"loss": (recon + self.kl_schedule.penalty(kl, step)).mean(), "recon": recon.mean(),
+                 "kl": kl.mean(), "neg_elbo": (recon + kl).mean(), "kl_per_dim": kl_per_dim.mean(0)}
+        if self.likelihood.discrete_8bit:
+            num_dims = math.prod(x.shape[1:])
+            terms["bits_per_dim"] = bits_per_dim(self.likelihood.discrete_nats(terms["neg_elbo"], num_dims), num_dims)
+        return terms
+
+    def describe_likelihood(self, data_is_binary: bool) -> dict[str, object]:
+        """What the reconstruction term and the negative ELBO are on data that is (or is not) binary: a likelihood,
+        or — a Bernoulli decoder on grey pixels — a reconstruction loss, not a likelihood (`likelihoods.describe`)."""
+        return describe(self.likelihood, data_is_binary)
+
+    def on_fit_start(self) -> None:
+        """Say in TensorBoard what the logged reconstruction term is on this run's data."""
+        datamodule = self.trainer.datamodule
+        if isinstance(self.logger, TensorBoardLogger) and datamodule is not None:
+            quantity = self.describe_likelihood(datamodule.pixels_are_binary())["quantity"]
+            self.logger.experiment.add_text("likelihood", f"`{self.hparams.likelihood}`: {quantity}")
 
     def schedule_values(self, step: int) -> dict[str, float]:
         """Training-time settings that change with the step, logged beside the loss (the KL weight and capacity)."""

@@ -34,10 +34,11 @@ def render_sweep_summary(sweep: Sweep, rows: list[dict[str, Any]], model_terms: 
         "",
         f"{len(rows)} point{'s' * (len(rows) != 1)}: {counted}.",
         "",
+        *_what_the_numbers_are(sweep),
         *_findings(rows, model_terms),
         "",
-        "Test-set numbers in nats per image (KL is the rate); per-β numbers are means over the finished seeds, ± "
-        f"the sample standard deviation in the plots. Smoothness: {SMOOTHNESS_NOTE}.",
+        "Test-set numbers in nats per image (KL is the rate); per-β numbers are means over the finished seeds ± "
+        f"the sample standard deviation over seeds (here and in the plots). Smoothness: {SMOOTHNESS_NOTE}.",
         "",
         markdown_table(rows),
         *_not_finished(sweep, rows),
@@ -45,6 +46,19 @@ def render_sweep_summary(sweep: Sweep, rows: list[dict[str, Any]], model_terms: 
         *_left_out(left_out_of_pictures),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _what_the_numbers_are(sweep: Sweep) -> list[str]:
+    """What the ELBO and IWAE columns are under the sweep's decoder likelihoods (as train's metrics.json records
+    them): a log-likelihood, or — a Bernoulli decoder on grey pixels — a reconstruction loss, not a likelihood."""
+    described = {(entry["likelihood"], entry["quantity"], entry["normalised"]) for run in sweep.runs
+                 if (entry := (run.metrics or {}).get("likelihood"))}
+    lines = [f"Decoder `{name}`: {quantity}." for name, quantity, _ in sorted(described)]
+    if any(not normalised for _, _, normalised in described):
+        lines.append("**The −ELBO, reconstruction and IWAE numbers of those runs are a reconstruction loss, not a "
+                     "likelihood**: they are not bounds on −log p(x) and do not compare with published "
+                     "log-likelihoods.")
+    return [*lines, ""] if lines else []
 
 
 def _findings(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> list[str]:
@@ -65,7 +79,7 @@ def _findings_within(rows: list[dict[str, Any]], setting: str, model_terms: dict
         return ["No run finished, so there are no numbers to compare yet."]
     findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f')} nats/image."]
     if iwae:
-        findings.append(f"- Lowest IWAE bound on −log p(x): {_best(iwae, min, '.2f')} nats/image.")
+        findings.append(f"- Lowest IWAE bound: {_best(iwae, min, '.2f')} nats/image.")
     if probe:
         findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f')}.")
     for name, description in model_terms.items():
@@ -85,10 +99,14 @@ def _findings_within(rows: list[dict[str, Any]], setting: str, model_terms: dict
 
 
 def _best(spreads: dict[float, Spread], pick: Any, number_format: str) -> str:
-    """The β whose mean `pick` (min or max) chooses, as "β = 4 (mean of 2 seeds): 512.30"."""
+    """The β whose mean `pick` (min or max) chooses, as "β = 4 (mean ± sd of 2 seeds): 512.30 ± 1.20", or "β = 4
+    (mean of 1 seed): 512.30" where a single seed has no spread."""
     beta = pick(spreads, key=lambda b: spreads[b].mean)
-    seeds = spreads[beta].count
-    return f"β = {beta:g} (mean of {seeds} seed{'s' * (seeds != 1)}): {spreads[beta].mean:{number_format}}"
+    spread = spreads[beta]
+    if spread.count == 1:
+        return f"β = {beta:g} (mean of 1 seed): {spread.mean:{number_format}}"
+    return (f"β = {beta:g} (mean ± sd of {spread.count} seeds): {spread.mean:{number_format}} ± "
+            f"{spread.std:{number_format}}")
 
 
 def _span(spreads: dict[float, Spread], digits: int, unit: str, sentence_betas: tuple[float, float]) -> str:

@@ -1,0 +1,73 @@
+"""The likelihood block of the analysis: the IWAE bound with the ELBO on the same images and draws, their paired
+gap, error bars that include the Monte Carlo noise, and the K-convergence check (Burda et al. 2016)."""
+
+import math
+from typing import Any
+
+import torch
+from omegaconf import DictConfig
+from torch import Tensor
+
+from vae_lightning.analysis.likelihood import (
+    IWAEResult,
+    iwae_log_likelihood,
+    paired_difference,
+    standard_error_of_mean,
+)
+from vae_lightning.models import VAELitModule
+from vae_lightning.models.likelihoods import bits_per_dim
+
+STANDARD_ERROR_METHOD = (
+    "standard_error: sd over images / sqrt(N) of the per-image estimates, which includes each estimate's Monte Carlo "
+    "noise; mc_standard_error: the Monte Carlo part alone, sqrt(sum of per-image variances) / N, each variance "
+    "(L_a - L_b)^2 / 2 from the bounds of the two halves of the image's K draws (conservative: the variance of a "
+    "K/2-draw bound). Neither covers the bias of a finite K: see iwae_convergence."
+)
+
+
+def likelihood_numbers(model: VAELitModule, images: Tensor, labels: Tensor, settings: DictConfig, seed: int,
+                       subset: str) -> dict[str, Any]:
+    """`iwae` on `images` (the test `subset`) at K = settings.num_samples, and `iwae_convergence` on a seeded random
+    settings.convergence.num_images of them at each K of settings.convergence.num_samples, nested in one set of
+    draws so that successive K compare image by image."""
+    generator = torch.Generator(device=model.device).manual_seed(seed)
+    main = iwae_log_likelihood(model, images, settings.num_samples, settings.batch_size, generator, progress=True,
+                               labels=labels)
+    ks = sorted(settings.convergence.num_samples)
+    wanted = min(settings.convergence.num_images, len(images))
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:wanted].sort().values
+    nested = iwae_log_likelihood(model, images[chosen], ks[-1], settings.batch_size, generator, progress=True,
+                                 labels=labels[chosen], nested=ks)
+    return {"iwae": {"split": "test", "num_images": main.num_images, "images": subset, **_bound(model, main)},
+            "iwae_convergence": _convergence(nested, ks, f"a random {wanted} of the IWAE images, seed {seed}")}
+
+
+def _bound(model: VAELitModule, result: IWAEResult) -> dict[str, Any]:
+    gap = paired_difference(result.neg_elbo_per_image, result.neg_log_likelihood_per_image)
+    numbers = {
+        "num_samples": result.num_samples,
+        "neg_log_likelihood": result.neg_log_likelihood, "standard_error": result.standard_error,
+        "mc_standard_error": result.mc_standard_error, "standard_error_method": STANDARD_ERROR_METHOD,
+        "neg_elbo": result.neg_elbo_per_image.double().mean().item(),
+        "neg_elbo_standard_error": standard_error_of_mean(result.neg_elbo_per_image),
+        "elbo_iwae_gap": {"mean": gap.mean, "standard_error": gap.standard_error,
+                          "paired": "per image: -ELBO minus -IWAE on the same images and the same K draws"},
+    }
+    if model.likelihood.discrete_8bit:
+        num_dims = math.prod(model.hparams.image_shape)
+        numbers["bits_per_dim"] = {name: float(bits_per_dim(model.likelihood.discrete_nats(
+            torch.tensor(numbers[name]), num_dims), num_dims)) for name in ("neg_log_likelihood", "neg_elbo")}
+    return numbers
+
+
+def _convergence(result: IWAEResult, ks: list[int], subset: str) -> dict[str, Any]:
+    """−log p̂_k(x) for each k from the first k of the same draws, and each step's paired change."""
+    steps = list(zip(ks, ks[1:], strict=False))
+    return {
+        "split": "test", "num_images": result.num_images, "images": subset, "num_samples": ks,
+        "neg_log_likelihood": [result.nested[k].double().mean().item() for k in ks],
+        "standard_error": [standard_error_of_mean(result.nested[k]) for k in ks],
+        "change_from_previous_k": [{"from": previous, "to": k,
+                                    **paired_difference(result.nested[k], result.nested[previous])._asdict()}
+                                   for previous, k in steps],
+    }
