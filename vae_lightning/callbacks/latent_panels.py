@@ -47,14 +47,16 @@ class LatentPanels(L.Callback):
             )
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        kl_per_dim = pl_module.per_dimension_terms("val")["kl_per_dim"].cpu()  # on every process: a reduction
         loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
-        if trainer.sanity_checking or not loggers or not trainer.is_global_zero:
+        if not loggers or not trainer.is_global_zero:
             return
         if self._images is None:
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
             generator = torch.Generator().manual_seed(self.seed)
             self._prior_z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
-        kl_per_dim = pl_module.per_dimension_terms("val")["kl_per_dim"].cpu()
         if self._dims is None:
             self._dims = most_active_dims(kl_per_dim, self.traversal_dims)
         panels = self.render(pl_module, self._images, self._labels, self._prior_z, kl_per_dim,

@@ -35,10 +35,11 @@ class PerDimensionChart(L.Callback):
         self._log(trainer, pl_module, "test")
 
     def _log(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        terms = pl_module.per_dimension_terms(stage)  # on every process: the means are reduced across them
         loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
         if not loggers or not trainer.is_global_zero:
             return
-        for name, values in pl_module.per_dimension_terms(stage).items():
+        for name, values in terms.items():
             epoch = trainer.current_epoch + 1
             title = f"{STAGE_NAMES[stage]} {name.replace('_', ' ')}, epoch {epoch}: {values.sum():.2f} nats in all"
             image = figure_to_image_tensor(per_dimension_bar_chart(values.cpu(), title))
