@@ -1,4 +1,5 @@
-"""What a trained model draws: reconstructions, prior samples, latent traversals and interpolations.
+"""What a trained model draws: reconstructions (`decode` of `encode_means`), prior samples, latent traversals and
+interpolations.
 
 The TensorBoard panels, `analyze` and `report` all decode through here, under one rule for a conditional model's
 labels: a code that came from an image is decoded under that image's label, and a draw from the prior is decoded under
@@ -34,11 +35,6 @@ def encode_means(model: VAELitModule, images: Tensor, labels: Tensor | None = No
     return model.encode(images.to(model.device), condition)[0].cpu()
 
 
-def reconstruct(model: VAELitModule, images: Tensor, labels: Tensor | None = None) -> Tensor:
-    """Each image decoded at its posterior mean μ: what the code keeps of it."""
-    return decode(model, encode_means(model, images, labels), labels)
-
-
 def prior_samples(model: VAELitModule, prior_z: Tensor, classes: Sequence[int] = ()) -> Tensor:
     """Decoded prior draws as rows (R, N, C, H, W): one row for an unconditional model; for a conditional model one
     row per class in `classes`, each decoding the same N draws."""
@@ -72,11 +68,9 @@ def interpolation(model: VAELitModule, start: Tensor, end: Tensor, steps: int,
 
 
 def _labels_for(model: VAELitModule, labels: Tensor | int | None, count: int) -> Tensor | None:
-    """The labels a conditional model decodes `count` codes under; None for an unconditional model."""
-    if not model.conditional:
+    """The labels a conditional model decodes `count` codes under; None for an unconditional model, or when none were
+    given (the model's `condition` then says what it needs)."""
+    if not model.conditional or labels is None:
         return None
-    if labels is None:
-        raise ConfigError("The conditional model (model=cvae) needs the class label of every code it encodes or "
-                          "decodes; pass the labels, or use model=conv_vae for an unconditional model.")
     labels = torch.as_tensor(labels, device=model.device)
     return labels.expand(count) if labels.ndim == 0 else labels.reshape(count)
