@@ -26,6 +26,7 @@ from omegaconf.errors import InterpolationResolutionError
 from vae_lightning.analyze import analysis_config
 from vae_lightning.building import build, build_model, constructor_parameters, model_class, supplied_by_code
 from vae_lightning.errors import ConfigError
+from vae_lightning.precision import choose_precision
 
 
 @dataclasses.dataclass
@@ -226,6 +227,7 @@ def _check_trainer(node: DictConfig) -> None:
     settings = OmegaConf.to_container(node, resolve=False)
     settings.pop("_target_")
     settings.pop("default_root_dir", None)  # resolved only once Hydra has made the run directory
+    settings["precision"] = choose_precision(settings["precision"], settings["accelerator"]).precision
     try:
         L.Trainer(**settings, logger=False, enable_checkpointing=False, enable_model_summary=False)
     except (MisconfigurationException, ValueError, TypeError) as error:

@@ -16,6 +16,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 
+from vae_lightning.precision import PrecisionChoice
+
 # Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
 # Trainer), the LitLogger tip, and the routine notes on stopping and reloading the best checkpoint for the test.
 # "GPU available: True, used: False" is kept: it tells the user something they may want to change.
@@ -46,14 +48,15 @@ def silence_uninformative_messages() -> None:
         warnings.filterwarnings("ignore", message=message)
 
 
-def start_line(model: L.LightningModule, dataset: str, trainer: L.Trainer, run_dir: Path) -> str:
+def start_line(model: L.LightningModule, dataset: str, trainer: L.Trainer, run_dir: Path,
+               precision: PrecisionChoice) -> str:
     """One line that says what is trained, on what, how, and where its outputs go."""
     h = model.hparams
     parameters = sum(p.numel() for p in model.parameters())
     device = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
     epochs = f"{trainer.max_epochs} epoch{'s' * (trainer.max_epochs != 1)}"
     return (f"Training {type(model).__name__} ({h.latent_dim}-d latent, β={h.beta:g}, {parameters / 1e6:.1f} M "
-            f"parameters) on {dataset}, {epochs}, {device}, precision {trainer.precision}. Run directory: {run_dir}")
+            f"parameters) on {dataset}, {epochs}, {device}, precision {precision.describe()}. Run directory: {run_dir}")
 
 
 def kl_per_dim_line(kl_per_dim: list[float]) -> str:

@@ -5,6 +5,7 @@
 """
 
 import contextlib
+import dataclasses
 import math
 import sys
 import time
@@ -40,6 +41,7 @@ from vae_lightning.errors import (
     VAELightningError,
 )
 from vae_lightning.models.vae import import_path
+from vae_lightning.precision import choose_precision
 from vae_lightning.registry import PACKAGE
 from vae_lightning.run_config import has_run_config, save_run_config
 from vae_lightning.run_lock import run_lock
@@ -78,10 +80,11 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         callbacks.append(progress_display())
     # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
     summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
+    precision = choose_precision(cfg.trainer.precision, cfg.trainer.accelerator)
     trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()],
-                    **summary_table)
+                    precision=precision.precision, **summary_table)
     if is_main_process():
-        print(start_line(model, datamodule.hparams.name, trainer, run_dir), flush=True)
+        print(start_line(model, datamodule.hparams.name, trainer, run_dir, precision), flush=True)
 
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
@@ -110,6 +113,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         fit_seconds=round(fit_seconds, 2),
         resumed_from=_relative_if_inside(Path(ckpt_path), run_dir) if ckpt_path else None,
         seed=cfg.seed,
+        precision=dataclasses.asdict(precision),
         hparams=dict(model.hparams),
     )
     if is_main_process():

@@ -92,7 +92,8 @@ class ConvEncoder(nn.Module):
                                   nn.Linear(hidden_dim, 2 * latent_dim))
 
     def forward(self, x: Tensor, condition: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        mu, raw_log_var = self.head(_with_condition(self.features(x), condition)).chunk(2, dim=1)
+        # float32 out of any autocast region: the KL and the estimators built on μ, log σ² stay exact in bf16-mixed
+        mu, raw_log_var = self.head(_with_condition(self.features(x), condition)).float().chunk(2, dim=1)
         return mu, LOG_VAR_BOUND * torch.tanh(raw_log_var / LOG_VAR_BOUND)
 
 
@@ -122,7 +123,8 @@ class ConvDecoder(nn.Module):
         self.upsample = nn.Sequential(*layers)
 
     def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
-        return self.upsample(self.head(_with_condition(z, condition)))
+        # float32 out, as the encoder's: the likelihood sums thousands of pixels, which bfloat16 would round
+        return self.upsample(self.head(_with_condition(z, condition))).float()
 
 
 def _with_condition(features: Tensor, condition: Tensor | None) -> Tensor:
