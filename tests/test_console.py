@@ -37,6 +37,23 @@ def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(ru
     assert "\r" not in printed and "\x1b[" not in printed
 
 
+def test_a_budget_in_steps_counts_steps_and_validates_part_way(tiny_data_root, tmp_path):
+    """max_epochs=-1 with max_steps: the lines count the run's steps (an epoch may outlast it) and end at 100%."""
+    steps = [arg for arg in WITH_PROGRESS if not arg.startswith(("trainer.max_epochs", "trainer.limit_train"))]
+    result = run_cli("vae_lightning.train", *steps, "trainer.max_epochs=-1", "trainer.max_steps=6",
+                     "+trainer.val_check_interval=3", f"data.root={tiny_data_root}", "hydra.run.dir=run",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert any(", 6 steps, " in line for line in lines if line.startswith("Training "))
+    progress = [line for line in lines if line.startswith("step ")]
+    assert any(line.startswith("step 6/6  100%") for line in progress)
+    assert [line.split(" after")[0] for line in progress if "validated" in line] == ["step 3/6 validated",
+                                                                                     "step 6/6 validated"]
+    assert not any(line.startswith("epoch ") for line in lines)
+    assert "Automatic Mixed Precision" not in result.stdout + result.stderr
+
+
 def test_train_log_holds_everything_printed(run_with_progress):
     run_dir, result = run_with_progress
     log = (run_dir / "train.log").read_text()

@@ -4,6 +4,7 @@ to the run's TensorBoard, and print a Markdown summary.
     python -m vae_lightning.analyze run=outputs/2026-11-25/10-00-00_fashion
 """
 
+import dataclasses
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import hydra
 import torch
+from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
@@ -21,8 +23,9 @@ from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.atomic import write_json_atomic
 from vae_lightning.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
-from vae_lightning.models.vae import import_path
-from vae_lightning.run_loading import open_run
+from vae_lightning.models.vae import VAELitModule, import_path
+from vae_lightning.precision import PrecisionChoice, autocast, choose_evaluation_precision
+from vae_lightning.run_loading import AnalysisTarget, open_run
 
 
 def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
@@ -31,14 +34,26 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
         cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
         eval_batch_size=cfg.data.eval_batch_size, download=False)
     target.output_dir.mkdir(parents=True, exist_ok=True)
-    print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}; results go to {target.output_dir}")
+    precision = choose_evaluation_precision(cfg.precision, model.device)
+    print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
+          f"results go to {target.output_dir}")
+    with autocast(precision, model.device):
+        metrics = _numbers(cfg, model, datamodule, target, precision)
+    write_json_atomic(target.output_dir / "metrics.json", metrics)
+    (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
+    OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
+    return target.output_dir, metrics
 
+
+def _numbers(cfg: DictConfig, model: VAELitModule, datamodule: LightningDataModule, target: AnalysisTarget,
+             precision: PrecisionChoice) -> dict[str, Any]:
+    """Every number and figure of the analysis, under the caller's autocast (figures also go to TensorBoard)."""
     print("Encoding the training and test splits …", flush=True)
     encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,
-        "model": import_path(type(model)),
+        "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
         **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
     }
     if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
@@ -46,12 +61,8 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     print("Drawing figures …", flush=True)
     with SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
-        summary = render_analysis_summary(metrics)
-        writer.add_text("analysis/summary", summary)
-    write_json_atomic(target.output_dir / "metrics.json", metrics)
-    (target.output_dir / "summary.md").write_text(summary)
-    OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
-    return target.output_dir, metrics
+        writer.add_text("analysis/summary", render_analysis_summary(metrics))
+    return metrics
 
 
 def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:

@@ -19,11 +19,13 @@ from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from vae_lightning.precision import PrecisionChoice
 
 # Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
-# Trainer), the LitLogger tip, and the routine notes on stopping and reloading the best checkpoint for the test.
+# Trainer), the LitLogger tip, the mixed-precision note (the start line names the precision), and the routine notes
+# on stopping and reloading the best checkpoint for the test.
 # "GPU available: True, used: False" is kept: it tells the user something they may want to change.
 SILENCED_LIGHTNING_INFO = re.compile(
     r"(GPU available: False|GPU available: True \(\w+\), used: True|TPU available|HPU available|LOCAL_RANK|"
-    r"💡 Tip|`Trainer\.fit` stopped|Restoring states from the checkpoint|Loaded model weights from)"
+    r"💡 Tip|Using (bfloat16|16bit) Automatic Mixed Precision|`Trainer\.fit` stopped|"
+    r"Restoring states from the checkpoint|Loaded model weights from)"
 )
 LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 # Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
@@ -54,7 +56,8 @@ def start_line(model: L.LightningModule, dataset: str, trainer: L.Trainer, run_d
     h = model.hparams
     parameters = sum(p.numel() for p in model.parameters())
     device = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
-    epochs = f"{trainer.max_epochs} epoch{'s' * (trainer.max_epochs != 1)}"
+    epochs = (f"{trainer.max_steps} steps" if trainer.max_epochs == -1
+              else f"{trainer.max_epochs} epoch{'s' * (trainer.max_epochs != 1)}")
     return (f"Training {type(model).__name__} ({h.latent_dim}-d latent, β={h.beta:g}, {parameters / 1e6:.1f} M "
             f"parameters) on {dataset}, {epochs}, {device}, precision {precision.describe()}. Run directory: {run_dir}")
 
@@ -116,14 +119,17 @@ class BarWithLosses(TQDMProgressBar):
 
 class PlainProgress(ProgressBar):
     """Plain lines for a log file or a pipe, where a redrawn bar leaves escape codes: one line every tenth of an
-    epoch (`lines_per_epoch`) and one when its validation ends."""
+    epoch (`lines_per_epoch`) and one when its validation ends. When the budget is in steps alone
+    (trainer.max_epochs=-1 with trainer.max_steps), an epoch may outlast the run, so the lines count the run's
+    optimiser steps instead: one every tenth of trainer.max_steps."""
 
     def __init__(self, lines_per_epoch: int = 10) -> None:
         super().__init__()
         self.lines_per_epoch = lines_per_epoch
         self.latest = LatestLosses()
         self._enabled = True
-        self._epoch_started = 0.0
+        self._counting_since = 0.0
+        self._counted_from = 0
         self._next_line_at = 0
         self._told_when_losses_show = False
 
@@ -133,8 +139,20 @@ class PlainProgress(ProgressBar):
     def enable(self) -> None:
         self._enabled = True
 
-    def _epoch(self, trainer: L.Trainer) -> str:
+    @staticmethod
+    def _counts_steps(trainer: L.Trainer) -> bool:
+        return trainer.max_epochs == -1 and trainer.max_steps > 0
+
+    def _where(self, trainer: L.Trainer) -> str:
+        if self._counts_steps(trainer):
+            return f"step {trainer.global_step}/{trainer.max_steps}"
         return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+
+    def _done_and_total(self, trainer: L.Trainer, batch_idx: int) -> tuple[int, int | None]:
+        if self._counts_steps(trainer):
+            return trainer.global_step, trainer.max_steps
+        total = self.total_train_batches
+        return batch_idx + 1, total if isinstance(total, int) and total > 0 else None
 
     def _losses(self, trainer: L.Trainer) -> str:
         """The latest losses; before the logger's first write, once, when they will appear."""
@@ -144,24 +162,31 @@ class PlainProgress(ProgressBar):
         self._told_when_losses_show = True
         return f"(losses show from step {trainer.log_every_n_steps}, the logger's first write)"
 
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._counts_steps(trainer):  # a resumed run starts part-way
+            self._counting_since, self._counted_from = time.perf_counter(), trainer.global_step
+            self._next_line_at = trainer.global_step * self.lines_per_epoch // trainer.max_steps + 1
+
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._epoch_started = time.perf_counter()
-        self._next_line_at = 1
+        if not self._counts_steps(trainer):
+            self._counting_since = time.perf_counter()
+            self._next_line_at = 1
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        total = self.total_train_batches
-        done = batch_idx + 1
-        if not self._enabled or not isinstance(total, int) or done * self.lines_per_epoch < self._next_line_at * total:
+        done, total = self._done_and_total(trainer, batch_idx)
+        if not self._enabled or total is None or done * self.lines_per_epoch < self._next_line_at * total:
             return
         self._next_line_at = done * self.lines_per_epoch // total + 1
-        rate = done / max(time.perf_counter() - self._epoch_started, 1e-9)
-        print(f"{self._epoch(trainer)}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.1f} it/s)  "
+        rate = (done - self._counted_from) / max(time.perf_counter() - self._counting_since, 1e-9)
+        counted = "" if self._counts_steps(trainer) else f"{done}/{total} batches, "
+        print(f"{self._where(trainer)}  {100 * done // total:3d}% ({counted}{rate:.1f} it/s)  "
               f"{self._losses(trainer)}".rstrip(), flush=True)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._enabled and not trainer.sanity_checking and trainer.state.fn == "fit":
-            print(f"{self._epoch(trainer)} done in {time.perf_counter() - self._epoch_started:.0f} s  "
+            ended = "validated after" if self._counts_steps(trainer) else "done in"
+            print(f"{self._where(trainer)} {ended} {time.perf_counter() - self._counting_since:.0f} s  "
                   f"{self._losses(trainer)}", flush=True)
 
 

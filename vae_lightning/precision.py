@@ -4,10 +4,13 @@ bf16-mixed trains this model about 1.4–1.9× faster on CPUs with AVX-512 BF16 
 about 15× slower on CPUs without them (AVX2 emulates bfloat16), so the choice follows the machine, not a fixed value.
 """
 
+import contextlib
 import dataclasses
 from pathlib import Path
 
 import torch
+
+from vae_lightning.errors import ConfigError
 
 AUTO = "auto"
 BF16 = "bf16-mixed"
@@ -59,3 +62,22 @@ def choose_precision(requested: str | int, accelerator: str, cpuinfo: Path = Pat
     if flags:
         return PrecisionChoice(BF16, AUTO, f"the CPU has {' and '.join(flags)}")
     return PrecisionChoice(FLOAT32, AUTO, "the CPU has no bfloat16 units (avx512_bf16, amx_bf16)")
+
+
+EVALUATION_PRECISIONS = (AUTO, BF16, FLOAT32)
+
+
+def choose_evaluation_precision(requested: str, device: torch.device) -> PrecisionChoice:
+    """The precision the analysis encodes and decodes in on `device`: the training rule, checked against the values
+    analyze.yaml's `precision` allows."""
+    if str(requested) not in EVALUATION_PRECISIONS:
+        raise ConfigError(f"precision={requested} is not an analysis precision: use one of "
+                          f"{', '.join(EVALUATION_PRECISIONS)} (auto: bf16-mixed where the hardware has bfloat16 "
+                          "units).")
+    return choose_precision(requested, "cuda" if device.type == "cuda" else device.type)
+
+
+def autocast(choice: PrecisionChoice, device: torch.device) -> contextlib.AbstractContextManager:
+    """bfloat16 autocast on `device` for a bf16-mixed choice; float32 (autocast off) otherwise. The encoder and the
+    decoder return float32, so only their convolutions and matrix products run in bfloat16."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=choice.precision == BF16)

@@ -33,5 +33,5 @@ class RunCheckpoint(ModelCheckpoint):
         due = self.save_last and self.dirpath and not trainer.fast_dev_run  # fast_dev_run never writes checkpoints
         if due and self.validated_at_step != trainer.global_step:
             path = Path(self.dirpath) / f"{self.CHECKPOINT_NAME_LAST}{self.FILE_EXTENSION}"
-            trainer.save_checkpoint(path)
+            trainer.save_checkpoint(path, weights_only=False)  # a full checkpoint: resume needs the loops
             self.last_model_path = str(path)
