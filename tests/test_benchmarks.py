@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TINY_RUN
 
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
 
@@ -72,3 +72,19 @@ def test_step_overhead_reports_cpu_milliseconds_per_step(tiny_data_root, tmp_pat
     figure(r"bare PyTorch loop +" + NUMBER + " ms/step", report)
     figure(r"vae_lightning +" + NUMBER + " ms/step", report)
     assert re.search(r"added by the Lightning path: -?[0-9.]+ ms/step", report)
+
+
+def test_default_quality_reports_seeds_as_mean_and_sd_and_reuses_finished_runs(tiny_data_root, tmp_path):
+    tiny = [arg for arg in TINY_RUN if not arg.startswith("data=")]
+    options = ["--data", "fashion", "--seeds", "0", "1", "--precisions", "auto", "--vary", "optimizer.lr=1e-3,2e-3",
+               "--out", str(tmp_path / "quality"), "--overrides", *tiny, f"data.root={tiny_data_root}"]
+    report = run_benchmark("default_quality.py", *options, cwd=tmp_path)
+    assert "fashion: test −ELBO and KL (nats/image), mean ± sd over seeds [0, 1]" in report
+    rows = [line for line in report.splitlines() if line.startswith("| trainer.precision=")]
+    assert [row.split(" | ")[0] for row in rows] == ["| trainer.precision=auto optimizer.lr=1e-3",
+                                                     "| trainer.precision=auto optimizer.lr=2e-3"]
+    figure(r"optimizer\.lr=2e-3 \| [^|]+ \| " + NUMBER + " ± " + NUMBER, report)
+    assert rows[0].endswith("| 0.00 ± 0.00 |")  # the first row is the reference of the paired differences
+    assert len(list((tmp_path / "quality" / "fashion").glob("*/seed=*/metrics.json"))) == 4
+    again = run_benchmark("default_quality.py", *options, cwd=tmp_path)
+    assert "+ -m vae_lightning.train" not in again and again.splitlines()[-2:] == report.splitlines()[-2:]
