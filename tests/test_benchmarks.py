@@ -66,12 +66,16 @@ def test_peak_memory_reports_a_row_per_batch_size_in_increasing_order(tmp_path):
     assert all(math.isfinite(peak) and peak > 0 for peak in peaks) and peaks == sorted(peaks)
 
 
-def test_step_overhead_reports_cpu_milliseconds_per_step(tiny_data_root, tmp_path):
-    report = run_benchmark("step_overhead.py", f"--data-root={tiny_data_root}", "--steps=12", "--warmup=2",
-                           "--repeats=1", cwd=tmp_path)
-    figure(r"bare PyTorch loop +" + NUMBER + " ms/step", report)
-    figure(r"vae_lightning +" + NUMBER + " ms/step", report)
+def test_step_overhead_reports_added_milliseconds_b_over_a_and_cpu_flags(tiny_data_root, tmp_path):
+    report = run_benchmark("step_overhead.py", f"--data-root={tiny_data_root}", "--steps=12", "--ratio-steps=12",
+                           "--warmup=2", "--window=4", "--repeats=1", "--ratio-batch-size=16", cwd=tmp_path)
+    assert re.search(r"Precision (bf16-mixed|32-true) \(auto: [^)]+\); CPU capability \w+, flags: ", report)
+    for model in ("Tiny model", "Default model"):
+        section = report[report.index(model):]
+        figure(r"bare PyTorch loop +" + NUMBER + " ms/step", section)
+        figure(r"vae_lightning +" + NUMBER + " ms/step", section)
     assert re.search(r"added by the Lightning path: -?[0-9.]+ ms/step", report)
+    figure(r"b/a = " + NUMBER, report)
 
 
 def test_default_quality_reports_seeds_as_mean_and_sd_and_reuses_finished_runs(tiny_data_root, tmp_path):

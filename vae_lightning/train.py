@@ -25,6 +25,7 @@ from torch import Tensor
 import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analyze import analysis_config, analyze
 from vae_lightning.atomic import remove_stale_temporaries, write_json_atomic
+from vae_lightning.batch_hooks import skip_empty_batch_hooks
 from vae_lightning.building import build, build_model
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
 from vae_lightning.checkpoint_io import AtomicCheckpointIO
@@ -74,10 +75,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
     datamodule.prepare_data()  # find the data before the trainer is built, so a data problem is reported first
-    callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
-                 *(build(callback) for callback in cfg.callbacks.values())]
-    if cfg.trainer.enable_progress_bar:
-        callbacks.append(progress_display())
+    callbacks = training_callbacks(cfg.callbacks, resume_command, cfg.trainer.enable_progress_bar)
     # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
     summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
     precision = choose_precision(cfg.trainer.precision, cfg.trainer.accelerator)
@@ -129,6 +127,16 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
                 f"space, then rerun with resume={run_dir}: it tests the best checkpoint again and writes the file."
             ) from error
     return metrics
+
+
+def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
+    """The run's own callbacks, those of the `callbacks` config group, and the progress display when `progress`;
+    Lightning calls none of them at a batch where its class has nothing to do (`skip_empty_batch_hooks`)."""
+    callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
+                 *(build(callback) for callback in configured.values())]
+    if progress:
+        callbacks.append(progress_display())
+    return [skip_empty_batch_hooks(callback, L.Callback) for callback in callbacks]
 
 
 def own_packages(cfg: DictConfig) -> list[str]:
