@@ -50,7 +50,7 @@ from torch import Tensor
 from vae_lightning.data.base import as_float_images
 from vae_lightning.models import VAELitModule
 from vae_lightning.models.conv_vae import ConvDecoder, ConvEncoder
-from vae_lightning.precision import choose_precision
+from vae_lightning.precision import PrecisionChoice, choose_precision
 
 
 class PythaeEncoder(BaseEncoder):
@@ -144,7 +144,12 @@ def main() -> None:
                 pythae_runs.append(pythae_run(seeded))
             else:
                 curves.append(lightning_run(seeded, precision.precision, name="ours"))
+    report(args, precision, pythae_runs, curves)
 
+
+def report(args: argparse.Namespace, precision: PrecisionChoice, pythae_runs: list[PythaeRun],
+           curves: list[Curve]) -> None:
+    """Medians over the repeats, the ratios, the per-seed −ELBO gaps and the machine they were measured on."""
     pythae_seconds = statistics.median(run.fit_seconds for run in pythae_runs)
     ours_seconds = statistics.median(curve.fit_seconds for curve in curves)
     pythae_elbo = statistics.median(run.neg_elbo for run in pythae_runs)
