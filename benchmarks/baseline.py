@@ -4,8 +4,10 @@ this CPU's FLOP counts and rates.
 The benchmarks run as scripts (`python benchmarks/<name>.py`), so they import this module by its file name.
 """
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -18,10 +20,12 @@ from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.models import VAELitModule
 
 
-def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0) -> MNISTFamilyDataModule:
-    """FashionMNIST found under `root` (never downloaded), set up; a fresh one restarts the seeded batch order."""
+def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0,
+                     limit_train_samples: int | None = None) -> MNISTFamilyDataModule:
+    """FashionMNIST found under `root` (never downloaded), set up; a fresh one restarts the seeded batch order.
+    `limit_train_samples` keeps the first that many images of the (seeded) training split; None keeps all."""
     datamodule = MNISTFamilyDataModule("fashion", root=root, batch_size=batch_size, loader=loader, download=False,
-                                 seed=seed)
+                                       seed=seed, limit_train_samples=limit_train_samples)
     datamodule.prepare_data()
     datamodule.setup("fit")
     return datamodule
@@ -66,6 +70,19 @@ def training_flops_per_image(batch_size: int, image_shape: tuple[int, int, int] 
     with FlopCounterMode(display=False) as counter:
         model.objective(torch.rand(batch_size, *image_shape), None, None)["neg_elbo"].backward()
     return counter.get_total_flops() / batch_size
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """This CPU's model name, its bfloat16 and AMX flags and torch's CPU capability: what a speed figure depends on."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        lines = []
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in lines)}
+    flags = [flag for flag in ("avx512_bf16", "amx_bf16", "amx_tile") if flag in fields.get("flags", "").split()]
+    return (f"{fields.get('model name', 'unknown CPU')}, {os.cpu_count()} logical cores, flags: "
+            f"{' '.join(flags) or 'no avx512_bf16/amx'}, torch CPU capability "
+            f"{torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads")
 
 
 def matmul_gflops(dtype: torch.dtype = torch.float32, size: int = 2048, repeats: int = 10) -> float:

@@ -41,6 +41,7 @@ class Curve:
     threshold: float
     neg_elbo: list[float] = dataclasses.field(default_factory=list)
     seconds: list[float] = dataclasses.field(default_factory=list)
+    fit_seconds: float = 0.0  # the whole fit, its set-up and tear-down included, evaluation excluded
 
     @property
     def reached(self) -> bool:
@@ -69,6 +70,11 @@ class QualityClock:
               f"{trained:.1f} s", flush=True)
         return self.curve.reached
 
+    def stop(self) -> Curve:
+        """Record the whole fit's time (evaluation excluded) once training has returned."""
+        self.curve.fit_seconds = time.perf_counter() - self.started - self.paused
+        return self.curve
+
 
 @torch.no_grad()
 def test_neg_elbo(model: VAELitModule, datamodule: MNISTFamilyDataModule, seed: int) -> float:
@@ -85,9 +91,14 @@ def test_neg_elbo(model: VAELitModule, datamodule: MNISTFamilyDataModule, seed: 
     return total / datamodule.num_images("test")
 
 
+def datamodule_for(args: argparse.Namespace) -> MNISTFamilyDataModule:
+    """A fresh data module for one run: the seeded batch order starts again."""
+    return ready_datamodule(args.data_root, args.batch_size, seed=args.seed, limit_train_samples=args.train_images)
+
+
 def warm_up(args: argparse.Namespace, steps: int = 20) -> None:
     """A few throwaway steps, so that whichever path runs first does not pay the process's first-use costs."""
-    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+    datamodule = datamodule_for(args)
     model = VAELitModule(lr=args.lr)
     optimizer = model.configure_optimizers()
     for _, (x, _labels) in zip(range(steps), datamodule.train_dataloader(), strict=False):
@@ -96,7 +107,7 @@ def warm_up(args: argparse.Namespace, steps: int = 20) -> None:
 
 
 def bare_run(args: argparse.Namespace) -> Curve:
-    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+    datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
     model = VAELitModule(lr=args.lr)
     optimizer = model.configure_optimizers()
@@ -106,7 +117,7 @@ def bare_run(args: argparse.Namespace) -> Curve:
             bare_step(model, optimizer, x)
         if clock.end_of_epoch(model):
             break
-    return clock.curve
+    return clock.stop()
 
 
 class StopAtQuality(L.Callback):
@@ -120,16 +131,16 @@ class StopAtQuality(L.Callback):
             trainer.should_stop = True
 
 
-def lightning_run(args: argparse.Namespace) -> Curve:
-    datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed)
+def lightning_run(args: argparse.Namespace, precision: str = "32-true", name: str = "lightning") -> Curve:
+    datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
     model = VAELitModule(lr=args.lr)
     with tempfile.TemporaryDirectory() as log_dir:
-        trainer = benchmark_trainer(log_dir, [], max_epochs=args.max_epochs)
-        clock = QualityClock("lightning", datamodule, args.threshold, args.seed)  # starts timing: after the set-up
+        trainer = benchmark_trainer(log_dir, [], max_epochs=args.max_epochs, precision=precision)
+        clock = QualityClock(name, datamodule, args.threshold, args.seed)  # starts timing: after the set-up
         trainer.callbacks.append(StopAtQuality(clock))
         trainer.fit(model, datamodule=datamodule)
-    return clock.curve
+        return clock.stop()
 
 
 def outcome(curve: Curve) -> str:
@@ -146,6 +157,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--max-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--train-images", type=int, help="train on the first N images of the training split")
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     args = parser.parse_args()
 

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
+
 from tests.conftest import REPO_ROOT, TINY_RUN
 
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
@@ -92,3 +95,38 @@ def test_default_quality_reports_seeds_as_mean_and_sd_and_reuses_finished_runs(t
     assert len(list((tmp_path / "quality" / "fashion").glob("*/seed=*/metrics.json"))) == 4
     again = run_benchmark("default_quality.py", *options, cwd=tmp_path)
     assert "+ -m vae_lightning.train" not in again and again.splitlines()[-2:] == report.splitlines()[-2:]
+
+
+def test_vs_pythae_reports_both_fits_their_test_elbo_and_the_ratio(tiny_data_root, tmp_path):
+    pytest.importorskip("pythae")
+    report = run_benchmark("vs_pythae.py", f"--data-root={tiny_data_root}", "--batch-size=16", "--max-epochs=2",
+                           "--repeats=2", cwd=tmp_path)
+    assert "86 training images in memory, 2 epochs" in report and "medians of 2 interleaved repeats" in report
+    assert re.search(r"CPU: .*flags: .*torch CPU capability \w+", report)
+    assert re.search(r"ours trains in (bf16-mixed|32-true)( \(auto: [^)]+\))?; pythae in float32", report)
+    for side in ("pythae", "ours"):
+        figure(rf"{side} +fit +{NUMBER} s", report)
+        figure(rf"{side} +fit [^\n]*test −ELBO {NUMBER} nats/image", report)
+    figure(r"pythae/ours fit wall time = " + NUMBER, report)
+    assert re.search(r"ours − pythae test −ELBO, same seed: [-+][0-9.]+, [-+][0-9.]+ \(median [-+][0-9.]+\)", report)
+    assert re.search(r"pythae/ours wall time to the same test −ELBO = [0-9.]+|ours did not reach pythae's", report)
+
+
+def test_pythae_loss_is_our_negative_elbo_on_the_same_networks_and_noise(monkeypatch):
+    pytest.importorskip("pythae")
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    from pythae.models import VAE, VAEConfig
+    from vs_pythae import PythaeDecoder, PythaeEncoder
+
+    from vae_lightning.models import VAELitModule
+
+    ours = VAELitModule(latent_dim=4, channels=[4, 8], hidden_dim=16)
+    theirs = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=4, reconstruction_loss="bce"),
+                 encoder=PythaeEncoder(ours.vae.encoder), decoder=PythaeDecoder(ours.vae.decoder))
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(1)
+    ours_terms = ours.objective(x, None, None)
+    torch.manual_seed(1)
+    theirs_output = theirs({"data": x})
+    torch.testing.assert_close(theirs_output.loss, ours_terms["neg_elbo"], rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(theirs_output.reg_loss, ours_terms["kl"])
