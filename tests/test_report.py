@@ -371,3 +371,18 @@ def test_summary_gives_mean_and_sd_over_seeds_and_names_a_reconstruction_loss(tm
     summary = render_sweep_summary(sweep, table_rows(sweep))
     assert f"Lowest test negative ELBO: β = 4 (mean ± sd of 2 seeds): 92.00 ± {math.sqrt(8):.2f} nats/image." in summary
     assert "reconstruction loss, not a likelihood" in summary
+
+
+def test_sweeps_of_several_commands_in_one_folder_are_told_apart_by_what_differs(tmp_path):
+    """One sweep folder, one command per model (multirun.yaml keeps the last): each model is its own setting."""
+    write_multirun_yaml(tmp_path, ["model=factor_vae", "model.gamma=40", "seed=0,1"])
+    for seed in (0, 1):
+        for name, model in (("vae", "conv_vae"), ("tc", "beta_tcvae")):
+            make_run(tmp_path / f"{name},{seed}", beta=4, seed=seed,
+                     overrides=[f"model={model}", "model.beta=4", f"seed={seed}"])
+        make_run(tmp_path / f"factor,{seed}", beta=1, seed=seed,
+                 overrides=["model=factor_vae", "model.gamma=40", f"seed={seed}", f"threads={seed + 1}"])
+    settings = {run.path.name: run.setting for run in collect(tmp_path).runs}
+    assert settings == {"vae,0": "model=conv_vae", "vae,1": "model=conv_vae", "tc,0": "model=beta_tcvae",
+                        "tc,1": "model=beta_tcvae", "factor,0": "model=factor_vae model.gamma=40",
+                        "factor,1": "model=factor_vae model.gamma=40"}

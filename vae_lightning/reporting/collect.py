@@ -5,10 +5,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.errors import VAELightningError
 from vae_lightning.reporting import sweep_points
+from vae_lightning.run_keys import NOT_POINT_KEYS
 from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE, read_json_record
 
 FINISHED, FAILED, UNFINISHED, MISSING = "finished", "failed", "unfinished", "missing"
@@ -64,7 +66,7 @@ def collect(path: str | Path) -> Sweep:
     keys = sweep_points.swept_keys(overrides.task)
     missing = [] if expanded is None else _missing_runs(expanded, keys, runs)
     runs += missing
-    setting_keys = [key for key in keys if key not in sweep_points.BETA_AND_SEED]
+    setting_keys = [key for key in varying_keys(runs, keys) if key not in sweep_points.BETA_AND_SEED]
     for run in runs:
         run.setting = sweep_points.setting_of(run.overrides, setting_keys)
     needs_rerun = any(run.status != FINISHED for run in runs)
@@ -74,6 +76,23 @@ def collect(path: str | Path) -> Sweep:
         sweep_points.rerun_sweep_command(root, overrides) if needs_rerun else None,
         points_known=expanded is not None,
     )
+
+
+def varying_keys(runs: list[Run], swept: list[str]) -> list[str]:
+    """The sweep's swept keys, then every other override key whose value differs between `runs`.
+
+    Several sweep commands may share one folder (`hydra.sweep.dir`), e.g. one per model of a comparison; multirun.yaml
+    keeps only the last command's overrides, so what tells their points apart (`model=beta_tcvae`, `model.gamma=40`)
+    is read from the runs' own overrides. Keys that only say where or how a run is carried out are left out.
+    """
+    described = [run for run in runs if run.overrides]  # a damaged folder's overrides are unknown, not empty
+    keys = list(swept)
+    for run in described:
+        for override in OverridesParser.create().parse_overrides(run.overrides):
+            if override.key_or_group not in keys and override.key_or_group not in NOT_POINT_KEYS:
+                keys.append(override.key_or_group)
+    values = {key: {sweep_points.point_values(run.overrides, [key]) for run in described} for key in keys}
+    return [key for key in keys if key in swept or len(values[key]) > 1]
 
 
 def find_run_dirs(root: Path) -> list[Path]:
