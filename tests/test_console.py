@@ -66,7 +66,7 @@ def test_train_log_holds_a_users_error(tiny_data_root, tmp_path):
 
 def test_tensorboard_scalars_are_the_main_curves_only(run_with_progress):
     run_dir, _ = run_with_progress
-    scalars = EventAccumulator(str(run_dir / "tensorboard")).Reload().Tags()["scalars"]
+    scalars = EventAccumulator(str(run_dir)).Reload().Tags()["scalars"]
     terms = ("loss", "recon", "kl", "neg_elbo")
     expected = {"lr-Adam", "epoch", *(f"{stage}/{term}" for stage in ("val", "test") for term in terms),
                 *(f"train/{term}_{when}" for term in terms for when in ("step", "epoch"))}

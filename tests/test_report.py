@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import TINY_RUN, run_cli
+from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
 from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, write_multirun_yaml
 from vae_lightning.models.likelihoods import describe, make_likelihood
 from vae_lightning.reporting import hparams
@@ -138,7 +138,7 @@ def test_pictures_are_written_and_logged_to_the_reports_tensorboard(reported_swe
     for name in PICTURES:
         with Image.open(sweep / "report" / f"{name}.png") as image:
             assert image.width > 200 and image.height > 100
-    events = EventAccumulator(str(sweep / "report" / "tensorboard"), size_guidance={"images": 0}).Reload()
+    events = EventAccumulator(str(sweep / "report"), size_guidance={"images": 0}).Reload()
     assert set(events.Tags()["images"]) == {f"report/{name}" for name in PICTURES}
     assert "report/summary/text_summary" in events.Tags()["tensors"]
 
@@ -150,8 +150,9 @@ def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(rep
     names = {point: _run_dir(sweep, *point).name for point in finished}  # the trial ids: the swept values
     assert set(sessions) == set(names.values())
     # Each session sits beside its run's training events: no extra TensorBoard run per point.
-    assert all(len(list((_run_dir(sweep, *point) / "tensorboard").glob("*.report_hparams"))) == 1 for point in finished)
-    assert not [path for path in sweep.rglob("*") if path.is_dir() and path.name == "report_hparams"]
+    assert all(len(list(_run_dir(sweep, *point).glob("*.report_hparams"))) == 1 for point in finished)
+    trained = {_run_dir(sweep, *point).name for point in POINTS}
+    assert tensorboard_runs(sweep) == {*trained, "report"}
     for (beta, seed), name in names.items():
         session, metrics = sessions[name], _metrics(sweep, beta, seed)
         assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, str(seed))  # 0, not 0.000
@@ -351,7 +352,7 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
 
 
 def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path):
-    log_dir = tmp_path / "run" / "tensorboard"
+    log_dir = tmp_path / "run"
     row = {name: 1.0 for name in hparams.METRICS}
     for neg_elbo in (5.0, 7.0):
         hparams.write_session(log_dir, {"beta": 4.0, "seed": "0"}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]},

@@ -85,6 +85,8 @@ def test_redo_keeps_the_old_config_and_log_with_the_old_outputs(finished_run, tm
     assert "beta: 4" in (run_dir / ".hydra" / "config.yaml").read_text()
     assert not (run_dir / "train.log").read_text().startswith(log)
     assert json.loads((run_dir / "metrics.json").read_text())["hparams"]["beta"] == 4
+    # The old curves move aside too, and show in TensorBoard as their own run, named previous-<time>.
+    assert {path.parent for path in run_dir.rglob("events.out.tfevents.*")} == {run_dir, previous}
 
 
 def test_leftovers_of_a_kill_are_cleaned_and_a_damaged_last_checkpoint_falls_back_to_best(finished_run, tmp_path):

@@ -1,6 +1,6 @@
 """Report a β sweep: collect its runs, analyse those not analysed yet, and write the table, the plots against β, the
-side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there and an HParams session in
-each finished run.
+side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there (one TensorBoard run, named
+`report`) and an HParams session in each finished run.
 
     python -m vae_lightning.report sweep=outputs/multirun/2026-11-25/10-00-00
 """
@@ -54,7 +54,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     (output_dir / "runs.md").write_text(markdown_table(rows))
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
     write_sessions(sweep, cfg.hparams.file_suffix, cfg.hparams.exclude)
-    with SummaryWriter(str(output_dir / "tensorboard")) as writer:
+    with SummaryWriter(str(output_dir)) as writer:
         terms = model_terms(sweep)
         left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
                     if sweep.finished else [])

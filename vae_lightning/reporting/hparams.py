@@ -1,4 +1,4 @@
-"""TensorBoard's HParams dashboard for a sweep: one session per finished run, in the run's own TensorBoard folder, so
+"""TensorBoard's HParams dashboard for a sweep: one session per finished run, beside the run's own event files, so
 `tensorboard --logdir <sweep>` compares the runs by β with no further setup and no extra run per point.
 
 Each session is one event file named by a fixed suffix, replaced on every report, so reporting again never adds a
@@ -17,6 +17,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
 from vae_lightning.reporting.table import COLUMNS, model_terms, run_row
+from vae_lightning.run_state import tensorboard_dir
 
 METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
 METRIC_TAG_PREFIX = "report/"
@@ -29,15 +30,15 @@ FLOAT_HPARAMS = ("beta", "model.beta")
 
 
 def write_sessions(sweep: Sweep, file_suffix: str, exclude: Sequence[str]) -> None:
-    """One session per finished run, in `<run>/tensorboard/` beside its training events; a run that no longer counts
+    """One session per finished run, beside its training events (in the run directory); a run that no longer counts
     as finished loses the session an earlier report gave it."""
     for run in sweep.runs:
         if run.status != FINISHED and run.path is not None:
-            remove_sessions(run.path / "tensorboard", file_suffix)
+            remove_sessions(tensorboard_dir(run.path), file_suffix)
     sessions = [run_hparams(run, exclude) for run in sweep.finished]
     domains = discrete_domains(sessions)
     for run, session in zip(sweep.finished, sessions, strict=True):
-        write_session(run.path / "tensorboard", session, run_row(run, sweep.root, list(model_terms(sweep))),
+        write_session(tensorboard_dir(run.path), session, run_row(run, sweep.root, list(model_terms(sweep))),
                       domains, trial=run.path.name, file_suffix=file_suffix)
 
 
