@@ -2,6 +2,7 @@
 and the labelled traversal panel."""
 
 import io
+import re
 
 import matplotlib.text
 import pytest
@@ -35,6 +36,19 @@ def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(ru
     assert any("loss" in line and "−ELBO" in line for line in progress)
     assert any(line.startswith("epoch 2/2 done in") and "val −ELBO" in line for line in progress)
     assert "\r" not in printed and "\x1b[" not in printed
+
+
+def test_progress_counts_steps_when_the_budget_is_in_steps(tiny_data_root, tmp_path):
+    budget = ["trainer.max_epochs=-1", "trainer.max_steps=9", "+trainer.val_check_interval=3"]  # 6 batches an epoch
+    result = run_cli("vae_lightning.train", *WITH_PROGRESS, *budget, f"data.root={tiny_data_root}",
+                     "hydra.run.dir=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    counted = [match.groups() for line in lines if (match := re.match(r"step (\d+)/9 +(\d+)% \(\d", line))]
+    assert counted == [(str(step), str(100 * step // 9)) for step in range(1, 10)]
+    validated = [line.split("  ")[0] for line in lines if "validated" in line]
+    assert validated == [f"step {n}/9 validated" for n in (3, 6, 9)]
+    assert not [line for line in lines if line.startswith("epoch ")]
 
 
 def test_train_log_holds_everything_printed(run_with_progress):

@@ -116,7 +116,8 @@ class BarWithLosses(TQDMProgressBar):
 
 class PlainProgress(ProgressBar):
     """Plain lines for a log file or a pipe, where a redrawn bar leaves escape codes: one line every tenth of an
-    epoch (`lines_per_epoch`) and one when its validation ends."""
+    epoch (`lines_per_epoch`) and one when its validation ends. A budget in steps (`max_epochs=-1 max_steps=N`) is
+    counted in steps instead, one line every tenth of it, since its epochs have no end to count towards."""
 
     def __init__(self, lines_per_epoch: int = 10) -> None:
         super().__init__()
@@ -133,8 +134,16 @@ class PlainProgress(ProgressBar):
     def enable(self) -> None:
         self._enabled = True
 
-    def _epoch(self, trainer: L.Trainer) -> str:
+    def _where(self, trainer: L.Trainer) -> str:
+        if budget_in_steps(trainer):
+            return f"step {trainer.global_step}/{trainer.max_steps}"
         return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+
+    def _done(self, trainer: L.Trainer, batch_idx: int) -> tuple[int, int | float]:
+        """How much of the budget the lines count towards is done: the epoch's batches, or the steps."""
+        if budget_in_steps(trainer):
+            return trainer.global_step, trainer.max_steps
+        return batch_idx + 1, self.total_train_batches
 
     def _losses(self, trainer: L.Trainer) -> str:
         """The latest losses; before the logger's first write, once, when they will appear."""
@@ -146,23 +155,31 @@ class PlainProgress(ProgressBar):
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_started = time.perf_counter()
-        self._next_line_at = 1
+        done, total = self._done(trainer, batch_idx=-1)
+        self._next_line_at = done * self.lines_per_epoch // total + 1 if isinstance(total, int) else 1
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        total = self.total_train_batches
-        done = batch_idx + 1
+        done, total = self._done(trainer, batch_idx)
         if not self._enabled or not isinstance(total, int) or done * self.lines_per_epoch < self._next_line_at * total:
             return
         self._next_line_at = done * self.lines_per_epoch // total + 1
-        rate = done / max(time.perf_counter() - self._epoch_started, 1e-9)
-        print(f"{self._epoch(trainer)}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.1f} it/s)  "
+        rate = (batch_idx + 1) / max(time.perf_counter() - self._epoch_started, 1e-9)
+        batches = "" if budget_in_steps(trainer) else f"{done}/{total} batches, "
+        print(f"{self._where(trainer)}  {100 * done // total:3d}% ({batches}{rate:.1f} it/s)  "
               f"{self._losses(trainer)}".rstrip(), flush=True)
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._enabled and not trainer.sanity_checking and trainer.state.fn == "fit":
-            print(f"{self._epoch(trainer)} done in {time.perf_counter() - self._epoch_started:.0f} s  "
-                  f"{self._losses(trainer)}", flush=True)
+        if not self._enabled or trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        seconds = time.perf_counter() - self._epoch_started
+        ended = "validated" if budget_in_steps(trainer) else f"done in {seconds:.0f} s"
+        print(f"{self._where(trainer)} {ended}  {self._losses(trainer)}", flush=True)
+
+
+def budget_in_steps(trainer: L.Trainer) -> bool:
+    """True when training stops after `max_steps` optimizer steps rather than after a number of epochs."""
+    return trainer.max_epochs in (None, -1) and trainer.max_steps > 0
 
 
 def progress_display() -> ProgressBar:
