@@ -155,7 +155,8 @@ def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(rep
     assert tensorboard_runs(sweep) == {*trained, "report"}
     for (beta, seed), name in names.items():
         session, metrics = sessions[name], _metrics(sweep, beta, seed)
-        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, str(seed))  # 0, not 0.000
+        # As on the command line: the dashboard would print the numbers 4 and 0 as 4.0000 and 0.0000.
+        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (f"{beta:g}", str(seed))
         assert session["hparams"]["latent_dim"] == "4" and session["hparams"]["dataset"] == "fashion"
         assert session["hparams"]["trainer.max_epochs"] == "2"
         assert session["metrics"]["report/neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"])
@@ -355,11 +356,16 @@ def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path
     log_dir = tmp_path / "run"
     row = {name: 1.0 for name in hparams.METRICS}
     for neg_elbo in (5.0, 7.0):
-        hparams.write_session(log_dir, {"beta": 4.0, "seed": "0"}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]},
-                              trial="model.beta=4,seed=0", file_suffix="report_hparams")
+        hparams.write_session(log_dir, {"beta": "4", "seed": "0"}, {**row, "neg_elbo": neg_elbo},
+                              {"beta": ["0.5", "4"]}, trial="model.beta=4,seed=0", file_suffix="report_hparams")
     assert len(list(log_dir.iterdir())) == 1
     session = hparams_dashboard(tmp_path)["model.beta=4,seed=0"]
-    assert session["hparams"] == {"beta": 4.0, "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0
+    assert session["hparams"] == {"beta": "4", "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0
+
+
+def test_hparams_filters_list_swept_numbers_in_numeric_order():
+    sessions = [{"beta": "16", "note": "b"}, {"beta": "4", "note": "a"}, {"beta": "0.5", "note": "c"}]
+    assert hparams.discrete_domains(sessions) == {"beta": ["0.5", "4", "16"], "note": ["a", "b", "c"]}
 
 
 def test_summary_gives_mean_and_sd_over_seeds_and_names_a_reconstruction_loss(tmp_path):

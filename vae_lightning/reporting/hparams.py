@@ -24,9 +24,7 @@ METRIC_TAG_PREFIX = "report/"
 # The hyper-parameters every session names, and the config keys they come from.
 NAMED = {"beta": "model.beta", "seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
 
-HParam = float | str | bool
-# Hyper-parameters kept numeric even when a sweep gives whole values (model.beta=1,4).
-FLOAT_HPARAMS = ("beta", "model.beta")
+HParam = str | bool
 
 
 def write_sessions(sweep: Sweep, file_suffix: str, exclude: Sequence[str]) -> None:
@@ -48,7 +46,7 @@ def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
     for override in OverridesParser.create().parse_overrides(run.overrides):
         if override.key_or_group not in (*exclude, *NAMED.values()):
             values[override.key_or_group] = override.value()
-    return {name: _hparam(name, value) for name, value in values.items() if value is not None}
+    return {name: _hparam(value) for name, value in values.items() if value is not None}
 
 
 def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HParam]]:
@@ -57,7 +55,16 @@ def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HP
     for session in sessions:
         for name, value in session.items():
             values.setdefault(name, set()).add(value)
-    return {name: sorted(seen) for name, seen in values.items() if len({type(value) for value in seen}) == 1}
+    return {name: sorted(seen, key=_numbers_first) for name, seen in values.items()
+            if len({type(value) for value in seen}) == 1}
+
+
+def _numbers_first(value: HParam) -> tuple[int, float, str]:
+    """Numeric text in numeric order (β 0.5, 1, 4, 16, not 0.5, 1, 16, 4), then other text alphabetically."""
+    try:
+        return 0, float(value), ""
+    except ValueError:
+        return 1, 0.0, str(value)
 
 
 def remove_sessions(log_dir: Path, file_suffix: str) -> None:
@@ -84,12 +91,11 @@ def write_session(log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any]
                 writer.add_scalar(tag, value, global_step=0)
 
 
-def _hparam(name: str, value: Any) -> HParam:
-    """β as a float (so 4 and 0.5 share a domain and its axis is numeric); other whole numbers, such as the seed or
-    the latent size, as text, which the dashboard shows as `32` rather than `32.000`; lists such as
-    `model.channels=[4,8]` as text."""
+def _hparam(value: Any) -> HParam:
+    """Numbers as text written as on the command line (β `4`, `0.5`, seed `0`): the dashboard prints a number to 5
+    significant digits (`4.0000`, `0.50000`). Lists such as `model.channels=[4,8]` as text too."""
     if isinstance(value, bool | str):
         return value
-    if isinstance(value, float) or name in FLOAT_HPARAMS:
-        return float(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)
