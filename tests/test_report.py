@@ -14,6 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
 from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, write_multirun_yaml
+from vae_lightning.analysis.plots import CARD_WIDTH_PX
 from vae_lightning.models.likelihoods import describe, make_likelihood
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.aggregate import by_beta
@@ -140,6 +141,8 @@ def test_pictures_are_written_and_logged_to_the_reports_tensorboard(reported_swe
             assert image.width > 200 and image.height > 100
     events = EventAccumulator(str(sweep / "report"), size_guidance={"images": 0}).Reload()
     assert set(events.Tags()["images"]) == {f"report/{name}" for name in PICTURES}
+    # Drawn for TensorBoard's image card, so their labels are not shrunk to a few pixels there.
+    assert all(events.Images(f"report/{name}")[-1].width <= 1.6 * CARD_WIDTH_PX for name in PICTURES)
     assert "report/summary/text_summary" in events.Tags()["tensors"]
 
 
@@ -229,6 +232,14 @@ def test_the_active_units_axis_has_whole_number_ticks(tmp_path):
     axes = next(ax for ax in figure.axes if ax.get_title() == "active units")
     ticks = [tick for tick in axes.get_yticks() if axes.get_ylim()[0] <= tick <= axes.get_ylim()[1]]
     assert ticks and all(float(tick).is_integer() for tick in ticks)
+
+
+def test_metrics_against_beta_for_a_card_are_one_column_of_panels(tmp_path):
+    for name, beta in (("a", 1), ("b", 4)):
+        make_run(tmp_path / name, beta=beta, seed=0)
+    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {}, columns=1)
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) > 3 and len({ax.get_subplotspec().colspan.start for ax in panels}) == 1
 
 
 def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):

@@ -82,7 +82,7 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
     """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
     of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
     publish("rate_distortion", rate_distortion(rows))
-    publish("metrics_vs_beta", metrics_vs_beta(rows, terms))
+    publish("metrics_vs_beta", metrics_vs_beta(rows, terms), card=metrics_vs_beta(rows, terms, columns=1))
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     decoded, left_out = [], []
     for run in representative_runs(sweep.runs):
@@ -93,7 +93,8 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
-        publish("traversals_by_beta", traversal_comparison(decoded, offsets))
+        publish("traversals_by_beta", traversal_comparison(decoded, offsets),
+                card=traversal_comparison(decoded, offsets, for_card=True))
         publish("samples_by_beta", samples_strips(decoded))
         publish("reconstructions_by_beta", reconstruction_strips(decoded))
     return left_out
