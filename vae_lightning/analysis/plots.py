@@ -45,11 +45,14 @@ def card_image(figure: Figure) -> Tensor:
     the text enlarged by as much, so labels read as they do on disk instead of shrinking to a few pixels; the layout
     then makes room for the larger text and tick labels that would overlap are thinned out. Changes the figure; one
     no wider than a card is drawn as on disk."""
-    shrink = figure_to_image_tensor(figure).shape[-1] / CARD_WIDTH_PX
+    as_on_disk = figure_to_image_tensor(figure)
+    shrink = as_on_disk.shape[-1] / CARD_WIDTH_PX
     if shrink <= 1:
-        return figure_to_image_tensor(figure)
+        return as_on_disk
     for text in figure.findobj(Text):
         text.set_fontsize(text.get_fontsize() * shrink)
+    for ax in figure.axes:
+        ax.title.set_wrap(True)  # a title longer than the card breaks into lines instead of widening it
     figure.set_layout_engine("constrained")
     figure.set_dpi(DPI / shrink)
     renderer = FigureCanvasAgg(figure).get_renderer()
@@ -66,11 +69,10 @@ def _thin_tick_labels(axis: Axis, renderer: RendererBase) -> None:
     placed = sorted(((label.get_window_extent(renderer).get_points()[:, along], label)
                      for label in axis.get_majorticklabels() if label.get_visible() and label.get_text()),
                     key=lambda pair: pair[0][0])
-    shown = [label for _, label in placed]
     step = next((step for step in range(1, len(placed) + 1) if _apart([span for span, _ in placed[::step]])), 1)
     if step > 1:
-        axis.set_ticks([label.get_position()[along] for label in shown[::step]],
-                       [label.get_text() for label in shown[::step]])
+        kept = [label for _, label in placed[::step]]
+        axis.set_ticks([label.get_position()[along] for label in kept], [label.get_text() for label in kept])
 
 
 def _apart(spans: list[np.ndarray], gap_px: float = 2.0) -> bool:

@@ -61,7 +61,7 @@ def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str], col
     panels = {column: label for column, label in {**PANELS, **model_terms}.items()
               if column not in HEADLINES or by_beta(rows, column)}
     panel_rows = -(-len(panels) // columns)
-    figure = Figure(figsize=(4 * columns, 3.6 * panel_rows + 0.4), layout="constrained")
+    figure = Figure(figsize=(4 * columns, 3.5 * panel_rows + 0.5), layout="constrained")
     grid = figure.subplots(panel_rows, columns, squeeze=False).flat
     for ax, (column, label) in zip(grid, panels.items(), strict=False):
         for setting in settings(rows):
