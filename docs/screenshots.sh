@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Regenerate the TensorBoard screenshots in docs/tensorboard/ from a real short run, in a real headless browser.
-#   docs/screenshots.sh [run dir]     (default: train 2 short epochs on FashionMNIST into a temporary directory)
+# Regenerate the TensorBoard screenshots in docs/tensorboard/ from a real short sweep, in a real headless browser.
+#   docs/screenshots.sh [sweep dir]   (default: a β = 1, 4 sweep of 3 short FashionMNIST epochs of 15 batches into a
+#                                      temporary directory, then its report, which also analyses both runs)
 # Needs Debian's chromium (apt-get install chromium) and VAE_LIGHTNING_DATA pointing at the FashionMNIST files.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python}"
 out="$repo/docs/tensorboard"
 port="${PORT:-6123}"
-run="${1:-}"
-if [[ -z "$run" ]]; then
-  run="$(mktemp -d)/fashion_beta1"
-  (cd "$repo" && "$python" -m vae_lightning.train data=fashion trainer.max_epochs=3 trainer.limit_train_batches=100 \
-      trainer.log_every_n_steps=10 hydra.run.dir="$run")
+sweep="${1:-}"
+if [[ -z "$sweep" ]]; then
+  sweep="$(mktemp -d)/fashion_beta_sweep"
+  (cd "$repo" && "$python" -m vae_lightning.train -m data=fashion model.beta=1,4 trainer.max_epochs=3 \
+      trainer.limit_train_batches=15 +trainer.limit_val_batches=10 trainer.limit_test_batches=10 \
+      trainer.log_every_n_steps=5 hydra.sweep.dir="$sweep" &&
+   "$python" -m vae_lightning.report sweep="$sweep" 'analysis=["iwae.num_images=200","iwae.convergence.num_images=20"]')
 fi
-"$python" -m tensorboard.main --logdir "$run" --host 127.0.0.1 --port "$port" --reload_interval 0 >/dev/null 2>&1 &
+sweep="$(realpath "$sweep")"  # the traversal panel is read from the repository folder
+"$python" -m tensorboard.main --logdir "$sweep" --host 127.0.0.1 --port "$port" --reload_interval 0 >/dev/null 2>&1 &
 tensorboard_pid=$!
 trap 'kill "$tensorboard_pid"' EXIT
 for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 1; done
@@ -24,15 +28,18 @@ shoot() {  # shoot <file> <size> <dashboard>: one screenshot after the page's sc
 }
 mkdir -p "$out"
 shoot main_curves.png 1400,800 custom_scalars
-shoot images.png 1400,1100 images
-# The traversal panel as "Show actual image size" shows it, then every PNG reduced to a 64-colour palette, which
-# loses nothing a screenshot of charts needs and keeps the files small.
-"$python" - "$out" "$run/tensorboard" <<'PY'
+shoot images.png 1400,1100 'images&tagFilter=%5Eimages%2F'
+shoot analysis.png 1400,1300 'images&tagFilter=%5Eanalysis%2F(traversal_0|kl_per_dim|latent_map_pca)%24'
+shoot hparams.png 1400,600 hparams
+# The traversal panel of the β = 1 run as "Show actual image size" shows it, then every PNG reduced to a 64-colour
+# palette, which loses nothing a screenshot of charts needs and keeps the files small.
+(cd "$repo" && "$python" - "$out" "$sweep/model.beta=1") <<'PY'
 import sys
 from pathlib import Path
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-events = EventAccumulator(sys.argv[2], size_guidance={"images": 0}).Reload()
+from vae_lightning.run_state import tensorboard_dir
+events = EventAccumulator(str(tensorboard_dir(Path(sys.argv[2]))), size_guidance={"images": 0}).Reload()
 (Path(sys.argv[1]) / "latent_traversal.png").write_bytes(events.Images("images/latent_traversal")[-1].encoded_image_string)
 for path in Path(sys.argv[1]).glob("*.png"):
     Image.open(path).convert("RGB").quantize(colors=64).save(path, optimize=True)

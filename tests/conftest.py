@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from tensorboard.backend.event_processing.plugin_event_multiplexer import EventMultiplexer
 
 from tests.data_helpers import write_idx_dataset
 
@@ -33,3 +34,10 @@ def run_cli(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProc
     env["PYTHONPATH"] = str(REPO_ROOT)  # lets a test inject faults with +callbacks.x._target_=tests.fault_injection.X
     return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=300)
+
+
+def tensorboard_runs(logdir: Path) -> set[str]:
+    """The run names `tensorboard --logdir <logdir>` lists: every folder under it holding event files."""
+    multiplexer = EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    return set(multiplexer.Runs())

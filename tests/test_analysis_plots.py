@@ -68,16 +68,36 @@ def test_animation_ping_pongs_through_the_steps(tmp_path):
         assert gif.size == ((3 * 10 + 2) * 2, (10 + 2) * 2)
 
 
-def test_publisher_saves_the_pixels_it_logs_to_tensorboard(tmp_path):
-    figure = plots.sample_grid(torch.rand(4, 1, 8, 8), "s")
-    logged = {}
+class _Writer:
+    def __init__(self) -> None:
+        self.logged = {}
 
-    class Writer:
-        def add_image(self, tag, image):
-            logged[tag] = image
+    def add_image(self, tag, image):
+        self.logged[tag] = image
 
-    plots.Publisher(tmp_path, Writer(), "analysis")("samples", figure)
-    image = logged["analysis/samples"]
-    assert image.dtype == torch.uint8 and image.shape[0] == 3
-    with Image.open(tmp_path / "samples.png") as saved:
-        assert torch.equal(torch.from_numpy(np.asarray(saved.convert("RGB")).copy()).permute(2, 0, 1), image)
+
+def _saved(path) -> torch.Tensor:
+    with Image.open(path) as saved:
+        return torch.from_numpy(np.asarray(saved.convert("RGB")).copy()).permute(2, 0, 1)
+
+
+def test_publisher_logs_a_figure_no_wider_than_a_card_as_saved(tmp_path):
+    writer = _Writer()
+    plots.Publisher(tmp_path, writer, "analysis")("samples", plots.sample_grid(torch.rand(4, 1, 8, 8), "s"))
+    image = writer.logged["analysis/samples"]
+    assert image.dtype == torch.uint8 and image.shape[0] == 3 and image.shape[-1] <= plots.CARD_WIDTH_PX
+    assert torch.equal(_saved(tmp_path / "samples.png"), image)
+
+
+def test_a_wide_figure_is_logged_card_wide_with_its_text_as_tall_as_on_disk(tmp_path):
+    figure = plots.traversal_strips(torch.rand(6, 11, 1, 28, 28), list(range(6)), torch.rand(6),
+                                    torch.ones(6, dtype=torch.bool), torch.linspace(-3, 3, 11))
+    title_px_on_disk = figure.axes[0].title.get_fontsize() * plots.DPI / 72
+    writer = _Writer()
+    plots.Publisher(tmp_path, writer, "analysis")("strips", figure)
+    on_disk, logged = _saved(tmp_path / "strips.png"), writer.logged["analysis/strips"]
+    assert on_disk.shape[-1] > 1.5 * plots.CARD_WIDTH_PX  # drawn at 3× the image pixels
+    assert logged.shape[-1] <= 1.4 * plots.CARD_WIDTH_PX  # the layout widens a little for the larger labels
+    shrink = on_disk.shape[-1] / plots.CARD_WIDTH_PX
+    title_px_on_card = figure.axes[0].title.get_fontsize() * plots.DPI / shrink / 72
+    assert title_px_on_card == pytest.approx(title_px_on_disk)

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import TINY_RUN, run_cli
+from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
 
 FIGURES = ["reconstructions", "samples", "interpolations", "latent_map_pca", "latent_map_tsne", "kl_per_dim",
            "traversal_strips", "traversal_0", "traversal_1"]
@@ -63,7 +63,7 @@ def test_bce_on_grey_pixels_is_labelled_a_reconstruction_loss_in_every_output(an
         assert "reconstruction loss, not a likelihood" in likelihood["quantity"]
     summary = (run_dir / "analysis" / "summary.md").read_text()
     assert "reconstruction loss, not a likelihood" in summary and "IWAE bound on −log p(x)" not in summary
-    events = EventAccumulator(str(run_dir / "tensorboard")).Reload()
+    events = EventAccumulator(str(run_dir)).Reload()
     assert "likelihood/text_summary" in events.Tags()["tensors"]
 
 
@@ -86,8 +86,9 @@ def test_summary_is_printed_saved_and_logged_to_the_runs_tensorboard(analysed_ru
     run_dir, result = analysed_run
     summary = (run_dir / "analysis" / "summary.md").read_text()
     assert "IWAE bound" in summary and "K = 5" in summary and summary in result.stdout
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0}).Reload()
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
     assert {f"analysis/{name}" for name in FIGURES} <= set(events.Tags()["images"])
+    assert tensorboard_runs(run_dir.parent) == {"run"}  # the figures join the run's own curves
 
 
 def test_analysis_is_deterministic_given_the_seed(analysed_run, tiny_data_root):

@@ -2,6 +2,7 @@
 and the labelled traversal panel."""
 
 import io
+import re
 
 import matplotlib.text
 import pytest
@@ -37,20 +38,19 @@ def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(ru
     assert "\r" not in printed and "\x1b[" not in printed
 
 
-def test_a_budget_in_steps_counts_steps_and_validates_part_way(tiny_data_root, tmp_path):
-    """max_epochs=-1 with max_steps: the lines count the run's steps (an epoch may outlast it) and end at 100%."""
-    steps = [arg for arg in WITH_PROGRESS if not arg.startswith(("trainer.max_epochs", "trainer.limit_train"))]
-    result = run_cli("vae_lightning.train", *steps, "trainer.max_epochs=-1", "trainer.max_steps=6",
-                     "+trainer.val_check_interval=3", f"data.root={tiny_data_root}", "hydra.run.dir=run",
-                     cwd=tmp_path)
+def test_progress_counts_steps_when_the_budget_is_in_steps(tiny_data_root, tmp_path):
+    """max_epochs=-1 with max_steps: the lines count the run's steps across epochs and end at 100%."""
+    budget = ["trainer.max_epochs=-1", "trainer.max_steps=9", "+trainer.val_check_interval=3"]  # 6 batches an epoch
+    result = run_cli("vae_lightning.train", *WITH_PROGRESS, *budget, f"data.root={tiny_data_root}",
+                     "hydra.run.dir=run", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert any(", 6 steps, " in line for line in lines if line.startswith("Training "))
-    progress = [line for line in lines if line.startswith("step ")]
-    assert any(line.startswith("step 6/6  100%") for line in progress)
-    assert [line.split(" after")[0] for line in progress if "validated" in line] == ["step 3/6 validated",
-                                                                                     "step 6/6 validated"]
-    assert not any(line.startswith("epoch ") for line in lines)
+    assert any(", 9 steps, " in line for line in lines if line.startswith("Training "))
+    counted = [match.groups() for line in lines if (match := re.match(r"step (\d+)/9 +(\d+)% \(\d", line))]
+    assert counted == [(str(step), str(100 * step // 9)) for step in range(1, 10)]
+    validated = [line.split(" after")[0] for line in lines if "validated" in line]
+    assert validated == [f"step {n}/9 validated" for n in (3, 6, 9)]
+    assert not [line for line in lines if line.startswith("epoch ")]
     assert "Automatic Mixed Precision" not in result.stdout + result.stderr
 
 
@@ -83,7 +83,7 @@ def test_train_log_holds_a_users_error(tiny_data_root, tmp_path):
 
 def test_tensorboard_scalars_are_the_main_curves_only(run_with_progress):
     run_dir, _ = run_with_progress
-    scalars = EventAccumulator(str(run_dir / "tensorboard")).Reload().Tags()["scalars"]
+    scalars = EventAccumulator(str(run_dir)).Reload().Tags()["scalars"]
     terms = ("loss", "recon", "kl", "neg_elbo")
     expected = {"lr-Adam", "epoch", *(f"{stage}/{term}" for stage in ("val", "test") for term in terms),
                 *(f"train/{term}_{when}" for term in terms for when in ("step", "epoch"))}

@@ -32,7 +32,7 @@ def test_two_processes_match_one_process_with_the_same_effective_batch(single_an
 def test_ddp_logs_checkpoints_and_reports_once(single_and_ddp):
     cwd, result = single_and_ddp
     run_dir = cwd / "ddp"
-    events = list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    events = list(run_dir.glob("events.out.tfevents.*"))
     writers = {path.name.split(".")[-2] for path in events}  # events.out.tfevents.<time>.<host>.<pid>.<n>
     assert events and len(writers) == 1, events
     assert len(list((run_dir / "checkpoints").glob("best-*.ckpt"))) == 1

@@ -12,8 +12,9 @@ import pytest
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import TINY_RUN, run_cli
+from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
 from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, write_multirun_yaml
+from vae_lightning.analysis.plots import CARD_WIDTH_PX
 from vae_lightning.models.likelihoods import describe, make_likelihood
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.aggregate import by_beta
@@ -138,8 +139,10 @@ def test_pictures_are_written_and_logged_to_the_reports_tensorboard(reported_swe
     for name in PICTURES:
         with Image.open(sweep / "report" / f"{name}.png") as image:
             assert image.width > 200 and image.height > 100
-    events = EventAccumulator(str(sweep / "report" / "tensorboard"), size_guidance={"images": 0}).Reload()
+    events = EventAccumulator(str(sweep / "report"), size_guidance={"images": 0}).Reload()
     assert set(events.Tags()["images"]) == {f"report/{name}" for name in PICTURES}
+    # Drawn for TensorBoard's image card, so their labels are not shrunk to a few pixels there.
+    assert all(events.Images(f"report/{name}")[-1].width <= 1.6 * CARD_WIDTH_PX for name in PICTURES)
     assert "report/summary/text_summary" in events.Tags()["tensors"]
 
 
@@ -150,11 +153,13 @@ def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(rep
     names = {point: _run_dir(sweep, *point).name for point in finished}  # the trial ids: the swept values
     assert set(sessions) == set(names.values())
     # Each session sits beside its run's training events: no extra TensorBoard run per point.
-    assert all(len(list((_run_dir(sweep, *point) / "tensorboard").glob("*.report_hparams"))) == 1 for point in finished)
-    assert not [path for path in sweep.rglob("*") if path.is_dir() and path.name == "report_hparams"]
+    assert all(len(list(_run_dir(sweep, *point).glob("*.report_hparams"))) == 1 for point in finished)
+    trained = {_run_dir(sweep, *point).name for point in POINTS}
+    assert tensorboard_runs(sweep) == {*trained, "report"}
     for (beta, seed), name in names.items():
         session, metrics = sessions[name], _metrics(sweep, beta, seed)
-        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (beta, str(seed))  # 0, not 0.000
+        # As on the command line: the dashboard would print the numbers 4 and 0 as 4.0000 and 0.0000.
+        assert (session["hparams"]["beta"], session["hparams"]["seed"]) == (f"{beta:g}", str(seed))
         assert session["hparams"]["latent_dim"] == "4" and session["hparams"]["dataset"] == "fashion"
         assert session["hparams"]["trainer.max_epochs"] == "2"
         assert session["metrics"]["report/neg_elbo"] == pytest.approx(metrics["test"]["neg_elbo"])
@@ -227,6 +232,14 @@ def test_the_active_units_axis_has_whole_number_ticks(tmp_path):
     axes = next(ax for ax in figure.axes if ax.get_title() == "active units")
     ticks = [tick for tick in axes.get_yticks() if axes.get_ylim()[0] <= tick <= axes.get_ylim()[1]]
     assert ticks and all(float(tick).is_integer() for tick in ticks)
+
+
+def test_metrics_against_beta_for_a_card_are_one_column_of_panels(tmp_path):
+    for name, beta in (("a", 1), ("b", 4)):
+        make_run(tmp_path / name, beta=beta, seed=0)
+    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {}, columns=1)
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) > 3 and len({ax.get_subplotspec().colspan.start for ax in panels}) == 1
 
 
 def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):
@@ -351,14 +364,19 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
 
 
 def test_hparams_session_is_replaced_not_duplicated_when_reported_again(tmp_path):
-    log_dir = tmp_path / "run" / "tensorboard"
+    log_dir = tmp_path / "run"
     row = {name: 1.0 for name in hparams.METRICS}
     for neg_elbo in (5.0, 7.0):
-        hparams.write_session(log_dir, {"beta": 4.0, "seed": "0"}, {**row, "neg_elbo": neg_elbo}, {"beta": [0.5, 4.0]},
-                              trial="model.beta=4,seed=0", file_suffix="report_hparams")
+        hparams.write_session(log_dir, {"beta": "4", "seed": "0"}, {**row, "neg_elbo": neg_elbo},
+                              {"beta": ["0.5", "4"]}, trial="model.beta=4,seed=0", file_suffix="report_hparams")
     assert len(list(log_dir.iterdir())) == 1
     session = hparams_dashboard(tmp_path)["model.beta=4,seed=0"]
-    assert session["hparams"] == {"beta": 4.0, "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0
+    assert session["hparams"] == {"beta": "4", "seed": "0"} and session["metrics"]["report/neg_elbo"] == 7.0
+
+
+def test_hparams_filters_list_swept_numbers_in_numeric_order():
+    sessions = [{"beta": "16", "note": "b"}, {"beta": "4", "note": "a"}, {"beta": "0.5", "note": "c"}]
+    assert hparams.discrete_domains(sessions) == {"beta": ["0.5", "4", "16"], "note": ["a", "b", "c"]}
 
 
 def test_summary_gives_mean_and_sd_over_seeds_and_names_a_reconstruction_loss(tmp_path):

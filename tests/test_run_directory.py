@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import TINY_RUN, run_cli
 from vae_lightning.errors import RunInUseError
 from vae_lightning.run_lock import run_lock
+from vae_lightning.run_state import set_aside_outputs
 
 ONE_EPOCH = [*TINY_RUN, "trainer.max_epochs=1", "threads=1"]
 
@@ -85,6 +86,17 @@ def test_redo_keeps_the_old_config_and_log_with_the_old_outputs(finished_run, tm
     assert "beta: 4" in (run_dir / ".hydra" / "config.yaml").read_text()
     assert not (run_dir / "train.log").read_text().startswith(log)
     assert json.loads((run_dir / "metrics.json").read_text())["hparams"]["beta"] == 4
+    # The old curves move aside too, and show in TensorBoard as their own run, named previous-<time>.
+    assert {path.parent for path in run_dir.rglob("events.out.tfevents.*")} == {run_dir, previous}
+
+
+def test_redo_sets_aside_the_event_files_with_the_other_outputs(tmp_path):
+    outputs = ["events.out.tfevents.1796023750.vm.9159.0", "hparams.yaml", "metrics.json", "tensorboard"]
+    for name in [*outputs, "train.log"]:
+        (tmp_path / name).mkdir() if name == "tensorboard" else (tmp_path / name).write_text("earlier")
+    previous = set_aside_outputs(tmp_path)
+    assert sorted(path.name for path in previous.iterdir()) == sorted([*outputs, "train.log"])
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([previous.name, "train.log"])
 
 
 def test_leftovers_of_a_kill_are_cleaned_and_a_damaged_last_checkpoint_falls_back_to_best(finished_run, tmp_path):

@@ -18,8 +18,14 @@ def test_a_run_directory_resolves_to_its_best_checkpoint_and_analysis_folder(tmp
     target = resolve_target(tmp_path / "run")
     assert target.checkpoint_path == best
     assert target.output_dir == tmp_path / "run" / "analysis"
-    assert target.tensorboard_dir == tmp_path / "run" / "tensorboard"
+    assert target.tensorboard_dir == tmp_path / "run"
     assert resolve_target(tmp_path / "run", "last").checkpoint_path.name == "last.ckpt"
+
+
+def test_a_run_from_an_older_version_keeps_writing_into_its_tensorboard_folder(tmp_path):
+    _touch(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    (tmp_path / "run" / "tensorboard").mkdir()
+    assert resolve_target(tmp_path / "run").tensorboard_dir == tmp_path / "run" / "tensorboard"
 
 
 def test_a_checkpoint_inside_a_run_writes_into_that_run(tmp_path):
@@ -29,7 +35,7 @@ def test_a_checkpoint_inside_a_run_writes_into_that_run(tmp_path):
 
 def test_a_loose_checkpoint_gets_its_own_analysis_folder(tmp_path):
     loose = _touch(tmp_path / "model.ckpt")
-    assert resolve_target(loose).output_dir == tmp_path / "analysis_model"
+    assert resolve_target(loose).output_dir == resolve_target(loose).tensorboard_dir == tmp_path / "analysis_model"
 
 
 @pytest.mark.parametrize("make", [lambda p: p / "nothing_here", lambda p: p])

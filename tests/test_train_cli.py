@@ -7,7 +7,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from tests.conftest import TINY_RUN, run_cli
+from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
 
 STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
 
@@ -26,7 +26,11 @@ def test_run_directory_holds_config_checkpoints_events_and_metrics(finished_run)
     assert (run_dir / ".hydra" / "config.yaml").is_file()
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert len(list((run_dir / "checkpoints").glob("best-epoch*.ckpt"))) == 1
-    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_tensorboard_names_the_run_after_its_run_directory(finished_run):
+    run_dir, _ = finished_run
+    assert tensorboard_runs(run_dir.parent.parent) == {"outputs/first"}
 
 
 def test_metrics_json_reports_the_objective_terms_in_nats(finished_run):
@@ -52,7 +56,7 @@ def test_last_lines_name_the_run_directory_and_test_numbers(finished_run):
 
 def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
     run_dir, _ = finished_run
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0}).Reload()
+    events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
     scalars, images = set(events.Tags()["scalars"]), set(events.Tags()["images"])
     for stage in ("val", "test"):
         assert {f"{stage}/loss", f"{stage}/recon", f"{stage}/kl", f"{stage}/neg_elbo"} <= scalars

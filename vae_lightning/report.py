@@ -1,6 +1,6 @@
 """Report a β sweep: collect its runs, analyse those not analysed yet, and write the table, the plots against β, the
-side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there and an HParams session in
-each finished run.
+side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there (one TensorBoard run, named
+`report`) and an HParams session in each finished run.
 
     python -m vae_lightning.report sweep=outputs/multirun/2026-11-25/10-00-00
 """
@@ -54,7 +54,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     (output_dir / "runs.md").write_text(markdown_table(rows))
     write_by_beta_csv(rows, output_dir / "by_beta.csv")
     write_sessions(sweep, cfg.hparams.file_suffix, cfg.hparams.exclude)
-    with SummaryWriter(str(output_dir / "tensorboard")) as writer:
+    with SummaryWriter(str(output_dir)) as writer:
         terms = model_terms(sweep)
         left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
                     if sweep.finished else [])
@@ -82,7 +82,7 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
     """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
     of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
     publish("rate_distortion", rate_distortion(rows))
-    publish("metrics_vs_beta", metrics_vs_beta(rows, terms))
+    publish("metrics_vs_beta", metrics_vs_beta(rows, terms), card=metrics_vs_beta(rows, terms, columns=1))
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     decoded, left_out = [], []
     for run in representative_runs(sweep.runs):
@@ -93,7 +93,8 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
-        publish("traversals_by_beta", traversal_comparison(decoded, offsets))
+        publish("traversals_by_beta", traversal_comparison(decoded, offsets),
+                card=traversal_comparison(decoded, offsets, for_card=True))
         publish("samples_by_beta", samples_strips(decoded))
         publish("reconstructions_by_beta", reconstruction_strips(decoded))
     return left_out

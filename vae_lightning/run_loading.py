@@ -17,6 +17,7 @@ from vae_lightning.checkpoints import load_checkpoint
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models.vae import CLASSES_KEY, VAELitModule
 from vae_lightning.registry import recorded_class
+from vae_lightning.run_state import tensorboard_dir
 
 CHECKPOINT_CHOICES = ("best", "last")
 
@@ -29,7 +30,8 @@ class AnalysisTarget:
 
 
 def resolve_target(run: str | Path, checkpoint: str = "best") -> AnalysisTarget:
-    """Which checkpoint to analyse and where the results go: `<run>/analysis` and the run's own TensorBoard folder."""
+    """Which checkpoint to analyse and where the results go: `<run>/analysis` and the run's own TensorBoard events;
+    a checkpoint outside a run gets `analysis_<name>/`, which is also its TensorBoard run."""
     if checkpoint not in CHECKPOINT_CHOICES:
         raise CheckpointError(f"checkpoint={checkpoint!r} is not allowed: use one of {', '.join(CHECKPOINT_CHOICES)}.")
     path = Path(run).expanduser().resolve()
@@ -40,7 +42,7 @@ def resolve_target(run: str | Path, checkpoint: str = "best") -> AnalysisTarget:
         if run_dir is not None:
             return _target_in_run(run_dir, path)
         output_dir = path.parent / f"analysis_{path.stem}"
-        return AnalysisTarget(path, output_dir, output_dir / "tensorboard")
+        return AnalysisTarget(path, output_dir, output_dir)
     raise CheckpointError(
         f"run={run} does not exist. Pass a run directory written by vae_lightning.train (it holds checkpoints/) or "
         "one of its .ckpt files, e.g. run=outputs/2026-01-31/12-00-00_fashion."
@@ -48,7 +50,7 @@ def resolve_target(run: str | Path, checkpoint: str = "best") -> AnalysisTarget:
 
 
 def _target_in_run(run_dir: Path, checkpoint_path: Path) -> AnalysisTarget:
-    return AnalysisTarget(checkpoint_path, run_dir / "analysis", run_dir / "tensorboard")
+    return AnalysisTarget(checkpoint_path, run_dir / "analysis", tensorboard_dir(run_dir))
 
 
 def _pick_checkpoint(run_dir: Path, which: str) -> Path:

@@ -20,8 +20,21 @@ CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = Path(CHECKPOINT_DIR) / "last.ckpt"
 CONFIG_DIR = ".hydra"
 LOG_FILE = "train.log"
-# What a run writes; `redo=true` moves these aside together so an old result never mixes with the new one.
-RUN_OUTPUTS = (METRICS_FILE, FAILURE_FILE, CHECKPOINT_DIR, "tensorboard", "analysis", CONFIG_DIR)
+EVENT_FILES = "events.out.tfevents.*"
+# Where runs written before the event files moved into the run directory itself kept them.
+OLD_TENSORBOARD_DIR = "tensorboard"
+# What a run writes (names or patterns); `redo=true` moves these aside together so an old result never mixes with the
+# new one. hparams.yaml is written by Lightning's TensorBoard logger beside the event files.
+RUN_OUTPUTS = (METRICS_FILE, FAILURE_FILE, CHECKPOINT_DIR, EVENT_FILES, "hparams.yaml", OLD_TENSORBOARD_DIR,
+               "analysis", CONFIG_DIR)
+
+
+def tensorboard_dir(run_dir: Path) -> Path:
+    """Where a run's TensorBoard events go: the run directory itself, so `tensorboard --logdir outputs` names the run
+    after it (`2026-11-30/07-00-00_mnist`, `model.beta=4,seed=1`). A run from an older version keeps its
+    `tensorboard/` folder, so what is added to it later stays in the same TensorBoard run."""
+    old = run_dir / OLD_TENSORBOARD_DIR
+    return old if old.is_dir() else run_dir
 
 
 def read_json_record(path: Path) -> dict[str, Any] | None:
@@ -81,7 +94,7 @@ def clear_failure(run_dir: Path) -> None:
 def set_aside_outputs(run_dir: Path) -> Path | None:
     """Move an earlier attempt's outputs, its config included, into `previous-<time>/` inside the run directory;
     never delete them. `train.log` is copied there and emptied, since this process already logs into it."""
-    present = [run_dir / name for name in RUN_OUTPUTS if (run_dir / name).exists()]
+    present = [path for pattern in RUN_OUTPUTS for path in sorted(run_dir.glob(pattern))]
     if not present:
         return None
     destination = run_dir / f"previous-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -54,10 +54,14 @@ from vae_lightning.run_state import (
     record_failure,
     resumable_checkpoint,
     set_aside_outputs,
+    tensorboard_dir,
 )
 
 # `resume=<run dir>` makes that directory the run directory again (see hydra.run.dir in conf/train.yaml).
 OmegaConf.register_new_resolver("vae.run_dir", lambda resume, fresh: resume or fresh, replace=True)
+# The logger's folder (conf/logger/tensorboard.yaml), read once the run directory is claimed.
+OmegaConf.register_new_resolver("vae.tensorboard_dir", lambda run_dir: str(tensorboard_dir(Path(run_dir))),
+                                replace=True)
 
 
 def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]:

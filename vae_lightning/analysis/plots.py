@@ -10,8 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.axis import Axis
+from matplotlib.backend_bases import RendererBase
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from PIL import Image
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
@@ -23,28 +27,73 @@ from vae_lightning.errors import ConfigError
 
 DPI = 100
 PROJECTIONS = ("pca", "tsne")
+# TensorBoard's image card shrinks a picture to its width (about 350 px in the Images tab, more in Time Series), so
+# the copy logged there is drawn about this wide, with its text kept at the size it has in the PNG on disk.
+CARD_WIDTH_PX = 360
 
 
-def figure_to_image_tensor(figure: Figure) -> Tensor:
+def figure_to_image_tensor(figure: Figure, dpi: float = DPI) -> Tensor:
     """The rendered figure as a (3, H, W) uint8 tensor, for TensorBoard's `add_image`."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     image = np.asarray(Image.open(buffer).convert("RGB"))
     return torch.from_numpy(image.copy()).permute(2, 0, 1)
 
 
+def card_image(figure: Figure) -> Tensor:
+    """The figure redrawn about `CARD_WIDTH_PX` wide for a TensorBoard card: everything but the text is reduced and
+    the text enlarged by as much, so labels read as they do on disk instead of shrinking to a few pixels; the layout
+    then makes room for the larger text and tick labels that would overlap are thinned out. Changes the figure; one
+    no wider than a card is drawn as on disk."""
+    as_on_disk = figure_to_image_tensor(figure)
+    shrink = as_on_disk.shape[-1] / CARD_WIDTH_PX
+    if shrink <= 1:
+        return as_on_disk
+    for text in figure.findobj(Text):
+        text.set_fontsize(text.get_fontsize() * shrink)
+    for ax in figure.axes:
+        ax.title.set_wrap(True)  # a title longer than the card breaks into lines instead of widening it
+    figure.set_layout_engine("constrained")
+    figure.set_dpi(DPI / shrink)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            _thin_tick_labels(axis, renderer)
+    return figure_to_image_tensor(figure, dpi=DPI / shrink)
+
+
+def _thin_tick_labels(axis: Axis, renderer: RendererBase) -> None:
+    """Keep every k-th tick label, with the smallest k at which no two shown labels overlap."""
+    along = 0 if axis.axis_name == "x" else 1
+    placed = sorted(((label.get_window_extent(renderer).get_points()[:, along], label)
+                     for label in axis.get_majorticklabels() if label.get_visible() and label.get_text()),
+                    key=lambda pair: pair[0][0])
+    step = next((step for step in range(1, len(placed) + 1) if _apart([span for span, _ in placed[::step]])), 1)
+    if step > 1:
+        kept = [label for _, label in placed[::step]]
+        axis.set_ticks([label.get_position()[along] for label in kept], [label.get_text() for label in kept])
+
+
+def _apart(spans: list[np.ndarray], gap_px: float = 2.0) -> bool:
+    return all(left[1] + gap_px <= right[0] for left, right in zip(spans, spans[1:], strict=False))
+
+
 class Publisher:
-    """Saves a picture as `<name>.png` and logs the same pixels to TensorBoard under `<prefix>/<name>`."""
+    """Saves a picture as `<name>.png` and logs it to TensorBoard under `<prefix>/<name>`, or logs `card` instead:
+    a version laid out for a TensorBoard card (one column of panels, say). A figure logged is drawn card-sized
+    (`card_image`), an image is logged as it is."""
 
     def __init__(self, output_dir: Path, writer: SummaryWriter, prefix: str) -> None:
         self.output_dir = output_dir
         self.writer = writer
         self.prefix = prefix
 
-    def __call__(self, name: str, picture: Figure | Tensor) -> None:
+    def __call__(self, name: str, picture: Figure | Tensor, card: Figure | Tensor | None = None) -> None:
         image = picture if isinstance(picture, Tensor) else figure_to_image_tensor(picture)
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(self.output_dir / f"{name}.png")
-        self.writer.add_image(f"{self.prefix}/{name}", image)
+        shown = picture if card is None else card
+        self.writer.add_image(f"{self.prefix}/{name}", shown if isinstance(shown, Tensor) else card_image(shown))
 
 
 def show_images(axes: Axes, images: Tensor, nrow: int) -> None:

@@ -54,14 +54,15 @@ def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
     return figure
 
 
-def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> Figure:
+def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str], columns: int = 4) -> Figure:
     """One panel per metric against β on a log₂ axis, then one per term of the models' own objectives
-    (`model_terms`, name → description); a panel without values says so (no analysis, or no active dimension to
-    measure smoothness on)."""
+    (`model_terms`, name → description), in rows of `columns` panels (one for a TensorBoard card); a panel without
+    values says so (no analysis, or no active dimension to measure smoothness on)."""
     panels = {column: label for column, label in {**PANELS, **model_terms}.items()
               if column not in HEADLINES or by_beta(rows, column)}
-    figure = Figure(figsize=(16, 7.5 if len(panels) <= 8 else 11), layout="constrained")
-    grid = figure.subplots(-(-len(panels) // 4), 4, squeeze=False).flat
+    panel_rows = -(-len(panels) // columns)
+    figure = Figure(figsize=(4 * columns, 3.5 * panel_rows + 0.5), layout="constrained")
+    grid = figure.subplots(panel_rows, columns, squeeze=False).flat
     for ax, (column, label) in zip(grid, panels.items(), strict=False):
         for setting in settings(rows):
             _errorbar_panel(ax, by_beta(rows, column, setting), setting)

@@ -1,4 +1,4 @@
-"""TensorBoard's HParams dashboard for a sweep: one session per finished run, in the run's own TensorBoard folder, so
+"""TensorBoard's HParams dashboard for a sweep: one session per finished run, beside the run's own event files, so
 `tensorboard --logdir <sweep>` compares the runs by β with no further setup and no extra run per point.
 
 Each session is one event file named by a fixed suffix, replaced on every report, so reporting again never adds a
@@ -17,27 +17,26 @@ from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
 from vae_lightning.reporting.table import COLUMNS, model_terms, run_row
+from vae_lightning.run_state import tensorboard_dir
 
 METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
 METRIC_TAG_PREFIX = "report/"
 # The hyper-parameters every session names, and the config keys they come from.
 NAMED = {"beta": "model.beta", "seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
 
-HParam = float | str | bool
-# Hyper-parameters kept numeric even when a sweep gives whole values (model.beta=1,4).
-FLOAT_HPARAMS = ("beta", "model.beta")
+HParam = str | bool
 
 
 def write_sessions(sweep: Sweep, file_suffix: str, exclude: Sequence[str]) -> None:
-    """One session per finished run, in `<run>/tensorboard/` beside its training events; a run that no longer counts
+    """One session per finished run, beside its training events (in the run directory); a run that no longer counts
     as finished loses the session an earlier report gave it."""
     for run in sweep.runs:
         if run.status != FINISHED and run.path is not None:
-            remove_sessions(run.path / "tensorboard", file_suffix)
+            remove_sessions(tensorboard_dir(run.path), file_suffix)
     sessions = [run_hparams(run, exclude) for run in sweep.finished]
     domains = discrete_domains(sessions)
     for run, session in zip(sweep.finished, sessions, strict=True):
-        write_session(run.path / "tensorboard", session, run_row(run, sweep.root, list(model_terms(sweep))),
+        write_session(tensorboard_dir(run.path), session, run_row(run, sweep.root, list(model_terms(sweep))),
                       domains, trial=run.path.name, file_suffix=file_suffix)
 
 
@@ -47,7 +46,7 @@ def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
     for override in OverridesParser.create().parse_overrides(run.overrides):
         if override.key_or_group not in (*exclude, *NAMED.values()):
             values[override.key_or_group] = override.value()
-    return {name: _hparam(name, value) for name, value in values.items() if value is not None}
+    return {name: _hparam(value) for name, value in values.items() if value is not None}
 
 
 def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HParam]]:
@@ -56,7 +55,16 @@ def discrete_domains(sessions: Sequence[dict[str, HParam]]) -> dict[str, list[HP
     for session in sessions:
         for name, value in session.items():
             values.setdefault(name, set()).add(value)
-    return {name: sorted(seen) for name, seen in values.items() if len({type(value) for value in seen}) == 1}
+    return {name: sorted(seen, key=_numbers_first) for name, seen in values.items()
+            if len({type(value) for value in seen}) == 1}
+
+
+def _numbers_first(value: HParam) -> tuple[int, float, str]:
+    """Numeric text in numeric order (β 0.5, 1, 4, 16, not 0.5, 1, 16, 4), then other text alphabetically."""
+    try:
+        return 0, float(value), ""
+    except ValueError:
+        return 1, 0.0, str(value)
 
 
 def remove_sessions(log_dir: Path, file_suffix: str) -> None:
@@ -83,12 +91,11 @@ def write_session(log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any]
                 writer.add_scalar(tag, value, global_step=0)
 
 
-def _hparam(name: str, value: Any) -> HParam:
-    """β as a float (so 4 and 0.5 share a domain and its axis is numeric); other whole numbers, such as the seed or
-    the latent size, as text, which the dashboard shows as `32` rather than `32.000`; lists such as
-    `model.channels=[4,8]` as text."""
+def _hparam(value: Any) -> HParam:
+    """Numbers as text written as on the command line (β `4`, `0.5`, seed `0`): the dashboard prints a number to 5
+    significant digits (`4.0000`, `0.50000`). Lists such as `model.channels=[4,8]` as text too."""
     if isinstance(value, bool | str):
         return value
-    if isinstance(value, float) or name in FLOAT_HPARAMS:
-        return float(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return str(value)

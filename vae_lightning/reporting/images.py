@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from vae_lightning import decoding
-from vae_lightning.analysis.plots import figure_to_image_tensor, image_figure, show_images, traversal_grid
+from vae_lightning.analysis.plots import card_image, figure_to_image_tensor, image_figure, show_images, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.reporting.collect import FINISHED, Run
 from vae_lightning.run_loading import open_run
@@ -80,17 +80,29 @@ def _active_dims(run: Run, latent_dim: int) -> Tensor:
     return active
 
 
-def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor) -> Tensor:
-    """Each β's traversal grid around the first test image, side by side, as one (3, H, W) uint8 image."""
+def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor, for_card: bool = False) -> Tensor:
+    """Each β's traversal grid around the first test image as one (3, H, W) uint8 image: side by side, or for a
+    TensorBoard card one above the other, each drawn card-sized (`card_image`) so its labels stay readable."""
+    render = card_image if for_card else figure_to_image_tensor
     blocks = [
-        figure_to_image_tensor(
-            traversal_grid(run.traversal, run.dims, run.kl_per_dim, run.active, offsets, f"{run.title}: test image 0")
-        )
+        render(traversal_grid(run.traversal, run.dims, run.kl_per_dim, run.active, offsets,
+                              f"{run.title}: test image 0"))
         for run in decoded
     ]
-    height = max(block.shape[1] for block in blocks)
-    padded = [F.pad(block, (0, GAP_PIXELS, 0, height - block.shape[1]), value=255) for block in blocks]
-    return torch.cat(padded, dim=2)[:, :, :-GAP_PIXELS]
+    return _joined(blocks, dim=1 if for_card else 2)
+
+
+def _joined(blocks: list[Tensor], dim: int) -> Tensor:
+    """(3, H, W) uint8 images one above the other (`dim` 1) or side by side (2), white between them and after the
+    smaller ones."""
+    across = 3 - dim
+    size = max(block.shape[across] for block in blocks)
+    padded = [F.pad(block, (0, size - block.shape[2]) if across == 2 else (0, 0, 0, size - block.shape[1]),
+                    value=255) for block in blocks]
+    gap_shape = list(padded[0].shape)
+    gap_shape[dim] = GAP_PIXELS
+    gap = torch.full(gap_shape, 255, dtype=torch.uint8)
+    return torch.cat([piece for block in padded for piece in (block, gap)][:-1], dim=dim)
 
 
 def samples_strips(decoded: list[DecodedRun]) -> Figure:
