@@ -39,7 +39,9 @@ def configurations(precisions: list[str], vary: list[str]) -> list[tuple[str, ..
 
 
 def run_directory(out: Path, dataset: str, configuration: tuple[str, ...], seed: int) -> Path:
-    return out / dataset / ",".join(configuration).replace("/", "_") / f"seed={seed}"
+    """A folder per run whose name Hydra's override grammar accepts in hydra.run.dir (no `=` or `,`)."""
+    name = "_".join(override.replace("=", "-").replace("/", "-") for override in configuration)
+    return out / dataset / name / f"seed-{seed}"
 
 
 def train(run_dir: Path, dataset: str, configuration: tuple[str, ...], seed: int, overrides: list[str],

@@ -92,7 +92,7 @@ def test_default_quality_reports_seeds_as_mean_and_sd_and_reuses_finished_runs(t
                                                      "| trainer.precision=auto optimizer.lr=2e-3"]
     figure(r"optimizer\.lr=2e-3 \| [^|]+ \| " + NUMBER + " ± " + NUMBER, report)
     assert rows[0].endswith("| 0.00 ± 0.00 |")  # the first row is the reference of the paired differences
-    assert len(list((tmp_path / "quality" / "fashion").glob("*/seed=*/metrics.json"))) == 4
+    assert len(list((tmp_path / "quality" / "fashion").glob("*/seed-*/metrics.json"))) == 4
     again = run_benchmark("default_quality.py", *options, cwd=tmp_path)
     assert "+ -m vae_lightning.train" not in again and again.splitlines()[-2:] == report.splitlines()[-2:]
 

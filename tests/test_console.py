@@ -31,7 +31,7 @@ def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(ru
     printed = result.stdout + result.stderr
     assert printed.count("Training VAELitModule (4-d latent, β=1") == 1
     assert "GPU available" not in printed and "TPU available" not in printed and "litlogger" not in printed
-    assert "Test metric" not in printed and "LeafSpec" not in printed
+    assert "Test metric" not in printed and "LeafSpec" not in printed and "transfer_batch_to_device" not in printed
     progress = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     assert any("loss" in line and "−ELBO" in line for line in progress)
     assert any(line.startswith("epoch 2/2 done in") and "val −ELBO" in line for line in progress)

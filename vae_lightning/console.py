@@ -28,8 +28,10 @@ SILENCED_LIGHTNING_INFO = re.compile(
     r"Restoring states from the checkpoint|Loaded model weights from)"
 )
 LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
-# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
-SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API, and that VAELitModule's own
+# (faster) batch transfer is used with a data module, which is the intent: nothing a user can act on.
+SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+                     r"You have overridden `transfer_batch_to_device` in `LightningModule`")
 # Evaluation terms the progress display and the start/closing lines show, in this order, with their labels.
 SHOWN_TERMS = {"loss": "loss", "neg_elbo": "−ELBO"}
 KL_DIMS_LISTED = 8
