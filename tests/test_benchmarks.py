@@ -130,3 +130,16 @@ def test_pythae_loss_is_our_negative_elbo_on_the_same_networks_and_noise(monkeyp
     theirs_output = theirs({"data": x})
     torch.testing.assert_close(theirs_output.loss, ours_terms["neg_elbo"], rtol=1e-5, atol=1e-3)
     torch.testing.assert_close(theirs_output.reg_loss, ours_terms["kl"])
+
+
+def test_eval_rate_reports_both_precisions_against_the_matmul_rate_and_the_bound_shift(tiny_data_root, tmp_path):
+    report = run_benchmark("eval_rate.py", f"--data-root={tiny_data_root}", "--images=4", "--num-samples=4",
+                           "--encode-batch=8", "--check-images=4", "--repeats=1", "--matmul-size=128", cwd=tmp_path)
+    assert re.search(r"CPU: torch capability \w+, bfloat16 flags ", report)
+    for dtype in ("float32", "bfloat16"):
+        for path, unit in (("IWAE", "decoded samples/s"), ("encoder", "images/s")):
+            figure(rf"{dtype} +{path} +{NUMBER} {unit}", report)
+            figure(rf"{dtype} +{path} [^\n]*% of the {dtype} matmul rate measured now \({NUMBER} GFLOP/s\)", report)
+    for term in ("neg_log_likelihood", "neg_elbo"):
+        assert re.search(rf"bfloat16 minus float32, {term}: [-+][0-9.]+ ± [0-9.]+ nats/image", report)
+    assert re.search(r"within the analysis's tolerance of 0.05 nats: (True|False)", report)
