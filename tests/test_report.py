@@ -242,6 +242,18 @@ def test_metrics_against_beta_for_a_card_are_one_column_of_panels(tmp_path):
     assert len(panels) > 3 and len({ax.get_subplotspec().colspan.start for ax in panels}) == 1
 
 
+def test_settings_share_one_legend_below_the_panels_and_no_empty_panel_shows(tmp_path):
+    write_multirun_yaml(tmp_path, ["model.beta=1,4", "model=conv_vae,beta_tcvae"])
+    for model in ("conv_vae", "beta_tcvae"):
+        for beta in (1, 4):
+            overrides = [f"model.beta={beta}", f"model={model}"]
+            make_run(tmp_path / f"{model},{beta}", beta=beta, seed=0, overrides=overrides)
+    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {}, columns=3)
+    assert [text.get_text() for text in figure.legends[0].get_texts()] == ["model=beta_tcvae", "model=conv_vae"]
+    assert len(figure.legends) == 1 and not [ax for ax in figure.axes if ax.get_legend() is not None]
+    assert all(ax.get_title() for ax in figure.axes if ax.get_visible())
+
+
 def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):
     result = run_cli("vae_lightning.report", f"sweep={tmp_path / 'no_such_sweep'}", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -62,18 +62,18 @@ def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str], col
               if column not in HEADLINES or by_beta(rows, column)}
     panel_rows = -(-len(panels) // columns)
     figure = Figure(figsize=(4 * columns, 3.5 * panel_rows + 0.5), layout="constrained")
-    grid = figure.subplots(panel_rows, columns, squeeze=False).flat
-    for ax, (column, label) in zip(grid, panels.items(), strict=False):
+    axes = list(figure.subplots(panel_rows, columns, squeeze=False).flat)
+    for ax, (column, label) in zip(axes, panels.items(), strict=False):
         for setting in settings(rows):
             _errorbar_panel(ax, by_beta(rows, column, setting), setting)
-        _legend_if_settings(ax, rows)
         ax.set_title(label, fontsize=10)
         if column in COUNTS:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if not by_beta(rows, column):
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
-    for ax in list(grid):
+    for ax in axes[len(panels):]:
         ax.set_visible(False)
+    _one_legend_for_all_panels(figure, axes[: len(panels)], rows, columns)
     figure.suptitle("Test metrics against β: mean over seeds ± std")
     return figure
 
@@ -84,6 +84,18 @@ def _errorbar_panel(ax: Axes, spreads: dict[float, Spread], setting: str) -> Non
                 capsize=3, label=setting or None)
     ax.set_xscale("log", base=2)
     ax.set_xlabel("β")
+
+
+def _one_legend_for_all_panels(figure: Figure, axes: list[Axes], rows: list[dict[str, Any]], columns: int) -> None:
+    """The settings' legend once, below the panels, rather than over the data of every panel."""
+    if len(settings(rows)) < 2:
+        return
+    handles = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), columns),
+                  fontsize=9, frameon=False)
 
 
 def _legend_if_settings(ax: Axes, rows: list[dict[str, Any]]) -> None:
