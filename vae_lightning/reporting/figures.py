@@ -4,6 +4,7 @@ Each point is the mean over a β's finished seeds, with the seeds' standard devi
 other swept values, e.g. data.labeled_fraction) is its own line.
 """
 
+import textwrap
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -66,7 +67,7 @@ def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str], col
     for ax, (column, label) in zip(axes, panels.items(), strict=False):
         for setting in settings(rows):
             _errorbar_panel(ax, by_beta(rows, column, setting), setting)
-        ax.set_title(label, fontsize=10)
+        ax.set_title(textwrap.fill(label, 44), fontsize=10)  # a model term's description can be long
         if column in COUNTS:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         if not by_beta(rows, column):
