@@ -74,7 +74,7 @@ def choose_evaluation_precision(requested: str, device: torch.device) -> Precisi
         raise ConfigError(f"precision={requested} is not an analysis precision: use one of "
                           f"{', '.join(EVALUATION_PRECISIONS)} (auto: bf16-mixed where the hardware has bfloat16 "
                           "units).")
-    return choose_precision(requested, "cuda" if device.type == "cuda" else device.type)
+    return choose_precision(requested, device.type)
 
 
 def autocast(choice: PrecisionChoice, device: torch.device) -> contextlib.AbstractContextManager:

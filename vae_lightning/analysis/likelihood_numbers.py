@@ -36,7 +36,8 @@ def likelihood_numbers(model: VAELitModule, images: Tensor, labels: Tensor, sett
     Under bfloat16 autocast the bound is first computed both ways on settings.precision_check_images of the images
     with the same draws; when bfloat16 moves it by BFLOAT16_TOLERANCE_NATS or more (mean + 2 s.e.), the whole
     likelihood block is computed in float32 instead. `iwae.bfloat16_check` says which."""
-    check = bfloat16_check(model, images, labels, settings, seed) if _autocast_on(model) else None
+    bfloat16 = torch.is_autocast_enabled(model.device.type)
+    check = bfloat16_check(model, images, labels, settings, seed) if bfloat16 else None
     with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=check is not None and check["bfloat16_used"]):
         generator = torch.Generator(device=model.device).manual_seed(seed)
         main = iwae_log_likelihood(model, images, settings.num_samples, settings.batch_size, generator,
@@ -51,10 +52,6 @@ def likelihood_numbers(model: VAELitModule, images: Tensor, labels: Tensor, sett
         iwae["bfloat16_check"] = check
     return {"iwae": iwae,
             "iwae_convergence": _convergence(nested, ks, f"a random {wanted} of the IWAE images, seed {seed}")}
-
-
-def _autocast_on(model: VAELitModule) -> bool:
-    return torch.is_autocast_enabled(model.device.type)
 
 
 def bfloat16_check(model: VAELitModule, images: Tensor, labels: Tensor, settings: DictConfig,

@@ -40,12 +40,12 @@ def figure_to_image_tensor(figure: Figure, dpi: float = DPI) -> Tensor:
     return torch.from_numpy(image.copy()).permute(2, 0, 1)
 
 
-def card_image(figure: Figure) -> Tensor:
+def card_image(figure: Figure, as_on_disk: Tensor | None = None) -> Tensor:
     """The figure redrawn about `CARD_WIDTH_PX` wide for a TensorBoard card: everything but the text is reduced and
     the text enlarged by as much, so labels read as they do on disk instead of shrinking to a few pixels; the layout
     then makes room for the larger text and tick labels that would overlap are thinned out. Changes the figure; one
-    no wider than a card is drawn as on disk."""
-    as_on_disk = figure_to_image_tensor(figure)
+    no wider than a card is drawn as on disk (`as_on_disk`, when the caller has already rendered it)."""
+    as_on_disk = figure_to_image_tensor(figure) if as_on_disk is None else as_on_disk
     shrink = as_on_disk.shape[-1] / CARD_WIDTH_PX
     if shrink <= 1:
         return as_on_disk
@@ -92,8 +92,11 @@ class Publisher:
     def __call__(self, name: str, picture: Figure | Tensor, card: Figure | Tensor | None = None) -> None:
         image = picture if isinstance(picture, Tensor) else figure_to_image_tensor(picture)
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(self.output_dir / f"{name}.png")
-        shown = picture if card is None else card
-        self.writer.add_image(f"{self.prefix}/{name}", shown if isinstance(shown, Tensor) else card_image(shown))
+        if card is None:
+            shown = image if isinstance(picture, Tensor) else card_image(picture, as_on_disk=image)
+        else:
+            shown = card if isinstance(card, Tensor) else card_image(card)
+        self.writer.add_image(f"{self.prefix}/{name}", shown)
 
 
 def show_images(axes: Axes, images: Tensor, nrow: int) -> None:

@@ -91,8 +91,8 @@ def varying_keys(runs: list[Run], swept: list[str]) -> list[str]:
         for override in OverridesParser.create().parse_overrides(run.overrides):
             if override.key_or_group not in keys and override.key_or_group not in NOT_POINT_KEYS:
                 keys.append(override.key_or_group)
-    values = {key: {sweep_points.point_values(run.overrides, [key]) for run in described} for key in keys}
-    return [key for key in keys if key in swept or len(values[key]) > 1]
+    values = [dict(sweep_points.point_values(run.overrides, keys)) for run in described]
+    return [key for key in keys if key in swept or len({point[key] for point in values}) > 1]
 
 
 def find_run_dirs(root: Path) -> list[Path]:
