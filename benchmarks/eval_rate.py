@@ -3,9 +3,11 @@ as a share of this CPU's matmul rate in the same dtype measured in the same run,
 
 Rates: the default model's decoder on K = `--num-samples` codes per image for `--images` images (the IWAE's inner
 loop, `iwae_log_likelihood` with the analysis's batch and chunk sizes), and its encoder on batches of
-`--encode-batch` images (the probes' and the factor metrics' encoding); FLOPs by PyTorch's FLOP counter. The shift is
-the analysis's own check (`bfloat16_check`): −log p̂_K and −ELBO in bfloat16 minus float32 on the same images and
-the same draws, paired, on a trained run (`--run`; without one, a model just initialised, which says little).
+`--encode-batch` images (the probes' and the factor metrics' encoding), both laid out as the analysis runs them
+(`for_evaluation`); FLOPs by PyTorch's FLOP counter on the layers as trained (the sub-pixel form of the decoder's
+output layer also multiplies zero taps, which are not counted as work). The shift is the analysis's own check
+(`bfloat16_check`): −log p̂_K and −ELBO in bfloat16 minus float32 on the same images and the same draws, paired,
+on a trained run (`--run`; without one, a model just initialised, which says little).
 
     python benchmarks/eval_rate.py --data-root ../shared/datasets [--run outputs/<a trained MNIST run>]
 """
@@ -26,7 +28,7 @@ from vae_lightning.analysis.likelihood_numbers import bfloat16_check
 from vae_lightning.data.base import as_float_images
 from vae_lightning.models import VAELitModule
 from vae_lightning.precision import cpu_bf16_flags
-from vae_lightning.run_loading import open_run
+from vae_lightning.run_loading import for_evaluation, open_run
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
@@ -64,13 +66,16 @@ def main() -> None:
         _, model, datamodule = open_run(args.run, "cpu", root=args.data_root, download=False)
         images = datamodule.split("test").images
     else:
-        model, images = VAELitModule().eval(), ready_datamodule(args.data_root, 128).split("test").images
+        model, images = for_evaluation(VAELitModule()), ready_datamodule(args.data_root, 128).split("test").images
     images = as_float_images(images[: max(args.images, args.encode_batch, args.check_images)])
     iwae_images, encode_images = images[: args.images], images[: args.encode_batch]
     settings = OmegaConf.create({"num_samples": args.num_samples, "batch_size": 100})
 
-    def iwae() -> None:
-        iwae_log_likelihood(model, iwae_images, args.num_samples, settings.batch_size, torch.Generator().manual_seed(0))
+    def iwae(on: VAELitModule = model) -> None:
+        iwae_log_likelihood(on, iwae_images, args.num_samples, settings.batch_size, torch.Generator().manual_seed(0))
+
+    # The same network with its layers as trained: the work is counted on it, and it is the baseline of the layout
+    as_trained = VAELitModule(**model.hparams).eval()
 
     def encode() -> None:
         with torch.no_grad():
@@ -81,14 +86,17 @@ def main() -> None:
           f"{' '.join(cpu_bf16_flags()) or 'none'}; {torch.get_num_threads()} threads")
     for name, dtype in DTYPES.items():
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype is torch.bfloat16):
-            iwae_flops, encode_flops = flops(iwae), flops(encode)
+            iwae_flops, encode_flops = flops(lambda: iwae(as_trained)), flops(encode)
             iwae_s, encode_s = seconds(iwae, args.repeats), seconds(encode, args.repeats)
+            as_trained_s = seconds(lambda: iwae(as_trained), args.repeats)
         ceiling = matmul_gflops(dtype, args.matmul_size)
         for path, work, took, unit, count in (("IWAE", iwae_flops, iwae_s, "decoded samples", decoded),
                                               ("encoder", encode_flops, encode_s, "images", len(encode_images))):
             rate = work / took / 1e9
             print(f"{name:9s} {path:8s} {count / took:10,.0f} {unit}/s  {rate:7.1f} GFLOP/s = "
                   f"{100 * rate / ceiling:3.0f}% of the {name} matmul rate measured now ({ceiling:.1f} GFLOP/s)")
+        print(f"{name:9s} IWAE laid out for evaluation: {as_trained_s / iwae_s:.2f}x the layers as trained "
+              f"({decoded / as_trained_s:,.0f} decoded samples/s)")
     labels = torch.zeros(len(images), dtype=torch.long)
     check = bfloat16_check(model, images[: args.check_images], labels[: args.check_images],
                            OmegaConf.create({**settings, "precision_check_images": args.check_images}), seed=0)

@@ -15,6 +15,8 @@ Lightning runs alternate `--repeats` times and the added time is the median of t
      framework's per-step work is a large, measurable part of the step.
   2. b/a: the default model at `--ratio-batch-size`, bare ms per step over Lightning ms per step (= images/s of the
      Lightning path over the bare loop's), the share of throughput the framework leaves.
+  3. Python calls per step of the tiny model, bare and Lightning (`sys.setprofile`): the framework's work as a count
+     that a busy machine cannot blur.
 
     python benchmarks/step_overhead.py --data-root ../shared/datasets
 """
@@ -22,8 +24,10 @@ Lightning runs alternate `--repeats` times and the added time is the median of t
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +53,40 @@ CPU_FLAGS = ("avx512_bf16", "amx_bf16", "amx_tile")
 def window_ms(times: list[float], warmup: int, window: int) -> list[float]:
     """Mean CPU milliseconds per step of each full window of `window` steps after `warmup`; `times` are the step
     starts (the run's end is left out: it holds the epoch-end checkpoint, not a step)."""
-    starts = range(warmup, len(times) - window, window)
-    return [1e3 * (times[start + window] - times[start]) / window for start in starts]
+    return [1e3 * per_step for per_step in per_step_in_windows(times, warmup, window)]
+
+
+def per_step_in_windows(clock_readings: list[float], warmup: int, window: int) -> list[float]:
+    """How far the clock moved per step, in each full window of `window` steps after `warmup`."""
+    starts = range(warmup, len(clock_readings) - window, window)
+    return [(clock_readings[start + window] - clock_readings[start]) / window for start in starts]
+
+
+class PythonCalls:
+    """A clock that reads how many Python functions this thread has entered while it is active: the framework's work
+    per step as a count that other jobs on the machine cannot move, unlike time."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self) -> float:
+        return float(self.calls)
+
+    def _count(self, frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            self.calls += 1
+
+    def __enter__(self) -> "PythonCalls":
+        sys.setprofile(self._count)
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        sys.setprofile(None)
 
 
 def bare_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any], steps: int, seed: int,
-               precision: str) -> list[float]:
-    """CPU clock at the start of each step of the bare loop, and once after the last."""
+               precision: str, clock: Callable[[], float] = time.process_time) -> list[float]:
+    """`clock` (CPU time) at the start of each step of the bare loop, and once after the last."""
     torch.manual_seed(seed)
     model = VAELitModule(**model_settings)
     optimizer = model.configure_optimizers()
@@ -64,13 +95,13 @@ def bare_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any]
         for x, _labels in datamodule.train_dataloader():
             if len(times) == steps:
                 break
-            times.append(time.process_time())
+            times.append(clock())
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == BF16):
                 loss = model.objective(x, None, None)["neg_elbo"]
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-    return [*times, time.process_time()]
+    return [*times, clock()]
 
 
 def cli_callbacks(log_dir: str, val_images: int) -> list[L.Callback]:
@@ -83,17 +114,17 @@ def cli_callbacks(log_dir: str, val_images: int) -> list[L.Callback]:
 
 
 def lightning_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any], steps: int, seed: int,
-                    log_dir: str, precision: str) -> list[float]:
-    """CPU clock at the start of each step of the training CLI's Lightning path (validation off)."""
+                    log_dir: str, precision: str, clock: Callable[[], float] = time.process_time) -> list[float]:
+    """`clock` (CPU time) at the start of each step of the training CLI's Lightning path (validation off)."""
     L.seed_everything(seed, verbose=False)
-    clock = skip_empty_batch_hooks(StepClock(time.process_time), L.Callback)
+    step_clock = skip_empty_batch_hooks(StepClock(clock), L.Callback)
     trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=10, max_steps=steps, precision=precision,
                         log_every_n_steps=50, limit_val_batches=0, enable_model_summary=False,
                         logger=TensorBoardLogger(log_dir, name="tensorboard", version="", default_hp_metric=False),
                         plugins=[AtomicCheckpointIO()], default_root_dir=log_dir,
-                        callbacks=[clock, *cli_callbacks(log_dir, datamodule.num_images("val"))])
+                        callbacks=[step_clock, *cli_callbacks(log_dir, datamodule.num_images("val"))])
     trainer.fit(VAELitModule(**model_settings), datamodule=datamodule)
-    return clock.times
+    return step_clock.times
 
 
 def interleaved(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any], args: argparse.Namespace,
@@ -109,6 +140,16 @@ def interleaved(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any
         print(f"{label}, repeat {repeat + 1}/{args.repeats}: bare {bare[-1]:.3f}, lightning {lightning[-1]:.3f} "
               "CPU ms/step", flush=True)
     return bare, lightning
+
+
+def python_calls_per_step(datamodule: MNISTFamilyDataModule, args: argparse.Namespace,
+                          precision: str) -> tuple[float, float]:
+    """Python function calls per step of the tiny model's bare loop and Lightning path (median window)."""
+    with tempfile.TemporaryDirectory() as log_dir, PythonCalls() as calls:
+        bare = bare_times(datamodule, TINY_MODEL, args.steps, 0, precision, clock=calls)
+        lightning = lightning_times(datamodule, TINY_MODEL, args.steps, 0, log_dir, precision, clock=calls)
+    return (statistics.median(per_step_in_windows(bare, args.warmup, args.window)),
+            statistics.median(per_step_in_windows(lightning, args.warmup, args.window)))
 
 
 def main() -> None:
@@ -134,6 +175,8 @@ def main() -> None:
     full_bare, full_lightning = interleaved(ready_datamodule(args.data_root, args.ratio_batch_size), {}, args,
                                             args.ratio_steps, args.warmup, precision.precision, "default model")
     ratios = [bare / lightning for bare, lightning in zip(full_bare, full_lightning, strict=True)]
+    bare_calls, lightning_calls = python_calls_per_step(ready_datamodule(args.data_root, args.batch_size), args,
+                                                        precision.precision)
 
     print(f"\nPrecision {precision.describe()}; CPU capability {torch.backends.cpu.get_cpu_capability()}, "
           f"flags: {' '.join(flag for flag in CPU_FLAGS if flag in flags) or 'none of ' + ' '.join(CPU_FLAGS)}. "
@@ -144,6 +187,8 @@ def main() -> None:
     print(f"  vae_lightning           {statistics.median(tiny_lightning):7.3f} ms/step")
     print(f"  added by the Lightning path: {statistics.median(added):.3f} ms/step "
           f"(per repeat: {', '.join(f'{value:.3f}' for value in added)})")
+    print(f"  Python calls per step: bare {bare_calls:.0f}, vae_lightning {lightning_calls:.0f}, "
+          f"added {lightning_calls - bare_calls:.0f} (median window, one run each)")
     print(f"Default model, batch {args.ratio_batch_size}, {args.ratio_steps} steps per run:")
     print(f"  bare PyTorch loop       {statistics.median(full_bare):7.3f} ms/step")
     print(f"  vae_lightning           {statistics.median(full_lightning):7.3f} ms/step")

@@ -78,6 +78,8 @@ def test_step_overhead_reports_added_milliseconds_b_over_a_and_cpu_flags(tiny_da
         figure(r"bare PyTorch loop +" + NUMBER + " ms/step", section)
         figure(r"vae_lightning +" + NUMBER + " ms/step", section)
     assert re.search(r"added by the Lightning path: -?[0-9.]+ ms/step", report)
+    calls = re.search(r"Python calls per step: bare (\d+), vae_lightning (\d+), added (-?\d+)", report)
+    assert calls and int(calls[1]) > 0 and int(calls[3]) == int(calls[2]) - int(calls[1])
     figure(r"b/a = " + NUMBER, report)
 
 
@@ -140,6 +142,7 @@ def test_eval_rate_reports_both_precisions_against_the_matmul_rate_and_the_bound
         for path, unit in (("IWAE", "decoded samples/s"), ("encoder", "images/s")):
             figure(rf"{dtype} +{path} +{NUMBER} {unit}", report)
             figure(rf"{dtype} +{path} [^\n]*% of the {dtype} matmul rate measured now \({NUMBER} GFLOP/s\)", report)
+        figure(rf"{dtype} +IWAE laid out for evaluation: {NUMBER}x the layers as trained \({NUMBER} decoded", report)
     for term in ("neg_log_likelihood", "neg_elbo"):
         assert re.search(rf"bfloat16 minus float32, {term}: [-+][0-9.]+ ± [0-9.]+ nats/image", report)
     assert re.search(r"within the analysis's tolerance of 0.05 nats: (True|False)", report)

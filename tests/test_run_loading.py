@@ -3,6 +3,7 @@ import torch
 
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models import VAELitModule
+from vae_lightning.models.sub_pixel import SubPixelConv
 from vae_lightning.run_loading import resolve_target, restore_datamodule, restore_model
 
 
@@ -44,12 +45,16 @@ def test_paths_that_are_not_runs_say_so(tmp_path, make):
         resolve_target(make(tmp_path))
 
 
-def test_model_is_restored_with_its_weights(tmp_path):
-    model = VAELitModule(latent_dim=3, channels=[4, 8], hidden_dim=8)
+def test_model_is_restored_with_its_weights_in_its_evaluation_layout(tmp_path):
+    torch.manual_seed(0)
+    model = VAELitModule(latent_dim=3, channels=[4, 8], hidden_dim=8).eval()
     checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}
     restored = restore_model(checkpoint, tmp_path / "x.ckpt")
     assert not restored.training
-    torch.testing.assert_close(restored.state_dict(), model.state_dict())
+    torch.testing.assert_close(restored.vae.encoder.state_dict(), model.vae.encoder.state_dict())
+    assert isinstance(restored.vae.decoder.upsample[-1], SubPixelConv)  # the one-channel output layer
+    z = torch.randn(5, 3)
+    torch.testing.assert_close(restored.decode_mean(z), model.decode_mean(z))
 
 
 def test_data_settings_come_from_the_checkpoint_unless_overridden(tmp_path):

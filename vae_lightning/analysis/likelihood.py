@@ -86,7 +86,7 @@ def iwae_log_likelihood(
     num_samples: int,
     batch_size: int,
     generator: torch.Generator,
-    samples_per_chunk: int = 25,
+    samples_per_chunk: int = 10,
     progress: bool = False,
     labels: Tensor | None = None,
     nested: Sequence[int] = (),

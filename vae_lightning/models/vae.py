@@ -25,6 +25,8 @@ from vae_lightning.models.per_dim_mean import PerDimensionMean
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 # The import paths of the classes that wrote a checkpoint, so analysis rebuilds the same model and data module.
 CLASSES_KEY = "vae_lightning_classes"
+# Who stepped the optimiser when a checkpoint was written: "manual" (`training_step`) or "automatic" (Lightning).
+OPTIMISATION_KEY = "vae_lightning_optimisation"
 
 
 def import_path(cls: type) -> str:
@@ -95,6 +97,7 @@ class VAELitModule(L.LightningModule):
         self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
         self.per_dimension_means = nn.ModuleDict()  # "{stage}_{term}" → running mean, filled by evaluation
         self._train_window: tuple[Tensor | float, int] = (0.0, 0)  # training sums since the last logger write
+        self._trained_by: str | None = None  # "manual" | "automatic": who stepped the optimiser of a resumed run
         skip_empty_batch_hooks(self, L.LightningModule)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -171,8 +174,8 @@ class VAELitModule(L.LightningModule):
         or — a Bernoulli decoder on grey pixels — a reconstruction loss, not a likelihood (`likelihoods.describe`)."""
         return describe(self.likelihood, data_is_binary)
 
-    def on_fit_start(self) -> None:
-        """Say in TensorBoard what the logged reconstruction term is on this run's data."""
+    def _say_what_the_reconstruction_term_is(self) -> None:
+        """In TensorBoard: what the logged reconstruction term is on this run's data."""
         datamodule = self.trainer.datamodule
         if isinstance(self.logger, TensorBoardLogger) and datamodule is not None:
             quantity = self.describe_likelihood(datamodule.pixels_are_binary())["quantity"]
@@ -196,7 +199,54 @@ class VAELitModule(L.LightningModule):
         x, labels = batch
         terms = self.objective(x, labels, self.global_step)
         self._log_training_terms(terms, len(x), self.global_step)
+        if not self.automatic_optimization:
+            optimizer = self.optimizers()
+            optimizer.zero_grad(set_to_none=True)
+            self.manual_backward(terms["loss"])
+            optimizer.step()
         return terms["loss"]
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":
+            self._trained_by = None  # set by on_load_checkpoint when the fit resumes a run
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A run resumes with whoever stepped its optimiser before: Lightning counts the steps of each separately.
+        A checkpoint from before this choice existed was trained by Lightning's loop."""
+        self._trained_by = checkpoint.get(OPTIMISATION_KEY, "automatic")
+
+    def on_fit_start(self) -> None:
+        self._choose_who_steps()  # the optimisers and schedulers exist from here, and a resumed checkpoint is read
+        self._say_what_the_reconstruction_term_is()
+
+    def on_train_start(self) -> None:
+        self._choose_who_steps()  # again for strategies that read the checkpoint after on_fit_start
+
+    def _choose_who_steps(self) -> None:
+        """Train with the optimiser step written out in `training_step` where nothing needs Lightning's closure.
+
+        Lightning's automatic optimisation wraps every step in a closure passed through its strategy and precision
+        plugin, about 460 Python calls per step (benchmarks/step_overhead.py). The step in `training_step` does the
+        same arithmetic (zero the gradients, backward, step) in the same order, so a run trains to the same weights
+        either way. Gradient clipping or accumulation (`+trainer.gradient_clip_val`,
+        `+trainer.accumulate_grad_batches`), a learning-rate scheduler, several optimisers, a subclass's own
+        `training_step`, or resuming a run that Lightning's loop trained keep Lightning's loop.
+        """
+        if type(self).training_step is not VAELitModule.training_step:
+            return  # a subclass with its own training step decides (FactorVAE steps two optimisers itself)
+        trainer = self.trainer
+        needs_lightning = (bool(trainer.gradient_clip_val) or trainer.accumulate_grad_batches != 1
+                           or bool(trainer.lr_scheduler_configs) or len(trainer.optimizers) > 1)
+        trained_by = self._trained_by
+        if trained_by == "manual" and needs_lightning:
+            raise ConfigError(
+                "This run was trained with the model stepping its own optimiser, and the settings given now "
+                "(gradient clipping, gradient accumulation, a learning-rate scheduler or several optimisers) need "
+                "Lightning's optimisation loop, which counts steps separately, so the run cannot continue with them. "
+                "Resume it without +trainer.gradient_clip_val and +trainer.accumulate_grad_batches, or start a new run "
+                "with them."
+            )
+        self.automatic_optimization = needs_lightning or trained_by == "automatic"
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_evaluation_terms(batch, "val")
@@ -289,6 +339,7 @@ class VAELitModule(L.LightningModule):
         datamodule = self.trainer.datamodule
         checkpoint[CLASSES_KEY] = {"model": import_path(type(self)),
                                    "datamodule": import_path(type(datamodule)) if datamodule is not None else None}
+        checkpoint[OPTIMISATION_KEY] = "automatic" if self.automatic_optimization else "manual"
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         optimizer_class = OPTIMIZERS[self.hparams.optimizer]
