@@ -27,7 +27,10 @@ class _OneShot(L.Callback):
 
 
 class SignalAtStep(_OneShot):
-    """Sends `signal_name` (SIGKILL, SIGINT, …) to the training process itself when `global_step` reaches `step`."""
+    """Sends `signal_name` (SIGKILL, SIGINT, …) to the training process itself when `global_step` reaches `step`.
+
+    A SIGINT arrives as a terminal's Ctrl-C does, as Python's KeyboardInterrupt: a test runner started in the
+    background (`cmd &` in a script) passes SIGINT on as ignored, and Python then installs no handler for it."""
 
     def __init__(self, step: int, marker: str, signal_name: str) -> None:
         super().__init__(step, marker)
@@ -35,6 +38,8 @@ class SignalAtStep(_OneShot):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
         if self._due(trainer):
+            if self.signal == signal.SIGINT and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             os.kill(os.getpid(), self.signal)
 
 
