@@ -226,9 +226,9 @@ class VAELitModule(L.LightningModule):
         """Train with the optimiser step written out in `training_step` where nothing needs Lightning's closure.
 
         Lightning's automatic optimisation wraps every step in a closure passed through its strategy and precision
-        plugin, about 460 Python calls per step (benchmarks/step_overhead.py). The step in `training_step` does the
-        same arithmetic (zero the gradients, backward, step) in the same order, so a run trains to the same weights
-        either way. Gradient clipping or accumulation (`+trainer.gradient_clip_val`,
+        plugin: about 150 Python calls per step more than this (benchmarks/README.md). The step in `training_step`
+        does the same arithmetic (zero the gradients, backward, step) in the same order, so a run trains to the same
+        weights either way. Gradient clipping or accumulation (`+trainer.gradient_clip_val`,
         `+trainer.accumulate_grad_batches`), a learning-rate scheduler, several optimisers, a subclass's own
         `training_step`, or resuming a run that Lightning's loop trained keep Lightning's loop.
         """
