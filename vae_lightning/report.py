@@ -93,8 +93,8 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
-        publish("traversals_by_beta", traversal_comparison(decoded, offsets),
-                card=traversal_comparison(decoded, offsets, for_card=True))
+        side_by_side, stacked = traversal_comparison(decoded, offsets)
+        publish("traversals_by_beta", side_by_side, card=stacked)
         publish("samples_by_beta", samples_strips(decoded))
         publish("reconstructions_by_beta", reconstruction_strips(decoded))
     return left_out

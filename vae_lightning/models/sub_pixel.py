@@ -26,8 +26,8 @@ class SubPixelConv(nn.Module):
         super().__init__()
         if not converts(transposed):
             raise ValueError(f"{transposed} is not a stride-2 transposed convolution that doubles its input side")
-        (taps_h, self.pad_h), (taps_w, self.pad_w) = (_phase_taps(k, p) for k, p in
-                                                      zip(transposed.kernel_size, transposed.padding, strict=True))
+        (taps_h, pad_h), (taps_w, pad_w) = (_phase_taps(k, p) for k, p in
+                                            zip(transposed.kernel_size, transposed.padding, strict=True))
         weight = transposed.weight.detach()  # (c_in, c_out, k_h, k_w)
         c_in, c_out = weight.shape[:2]
         sub = weight.new_zeros(c_out, STRIDE, STRIDE, c_in, len(taps_h[0]), len(taps_w[0]))
@@ -38,13 +38,15 @@ class SubPixelConv(nn.Module):
         self.weight = nn.Parameter(sub.flatten(0, 2), requires_grad=False)
         bias = transposed.bias.detach() if transposed.bias is not None else weight.new_zeros(c_out)
         self.bias = nn.Parameter(bias.repeat_interleave(STRIDE * STRIDE), requires_grad=False)
+        # Equal zeros on both sides of an axis are the convolution's own padding; unequal ones are added first.
+        symmetric = pad_h[0] == pad_h[1] and pad_w[0] == pad_w[1]
+        self.padding = (pad_h[0], pad_w[0]) if symmetric else 0
+        self.padding_first = None if symmetric else (*pad_w, *pad_h)
 
     def forward(self, x: Tensor) -> Tensor:
-        symmetric = self.pad_h[0] == self.pad_h[1] and self.pad_w[0] == self.pad_w[1]
-        if not symmetric:
-            x = F.pad(x, (*self.pad_w, *self.pad_h))
-        padding = (self.pad_h[0], self.pad_w[0]) if symmetric else 0
-        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=padding), STRIDE)
+        if self.padding_first is not None:
+            x = F.pad(x, self.padding_first)
+        return F.pixel_shuffle(F.conv2d(x, self.weight, self.bias, padding=self.padding), STRIDE)
 
 
 def converts(layer: nn.Module) -> bool:

@@ -80,16 +80,17 @@ def _active_dims(run: Run, latent_dim: int) -> Tensor:
     return active
 
 
-def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor, for_card: bool = False) -> Tensor:
-    """Each β's traversal grid around the first test image as one (3, H, W) uint8 image: side by side, or for a
-    TensorBoard card one above the other, each drawn card-sized (`card_image`) so its labels stay readable."""
-    render = card_image if for_card else figure_to_image_tensor
-    blocks = [
-        render(traversal_grid(run.traversal, run.dims, run.kl_per_dim, run.active, offsets,
-                              f"{run.title}: test image 0"))
-        for run in decoded
-    ]
-    return _joined(blocks, dim=1 if for_card else 2)
+def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor) -> tuple[Tensor, Tensor]:
+    """Each β's traversal grid around the first test image as one (3, H, W) uint8 image: side by side, and for a
+    TensorBoard card one above the other, each drawn card-sized (`card_image`) so its labels stay readable. Each
+    grid is drawn once and rendered for both."""
+    side_by_side, stacked = [], []
+    for run in decoded:
+        grid = traversal_grid(run.traversal, run.dims, run.kl_per_dim, run.active, offsets,
+                              f"{run.title}: test image 0")
+        side_by_side.append(figure_to_image_tensor(grid))
+        stacked.append(card_image(grid, as_on_disk=side_by_side[-1]))
+    return _joined(side_by_side, dim=2), _joined(stacked, dim=1)
 
 
 def _joined(blocks: list[Tensor], dim: int) -> Tensor:
