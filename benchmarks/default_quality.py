@@ -24,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vae_lightning.precision import AUTO, choose_precision
+from vae_lightning.engine.precision import AUTO, choose_precision
 
 COLLAPSE_KL = 1.0  # nats/image: a test KL below this means the decoder ignores the code
 

@@ -26,9 +26,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from vae_lightning.analysis.likelihood import iwae_log_likelihood
 from vae_lightning.analysis.likelihood_numbers import bfloat16_check
 from vae_lightning.data.base import as_float_images
+from vae_lightning.engine.precision import cpu_bf16_flags
 from vae_lightning.models import VAELitModule
-from vae_lightning.precision import cpu_bf16_flags
-from vae_lightning.run_loading import for_evaluation, open_run
+from vae_lightning.runs.loading import for_evaluation, open_run
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 

@@ -29,7 +29,7 @@ import torch
 from vae_lightning.analysis.likelihood import iwae_log_likelihood, paired_difference
 from vae_lightning.analysis.metrics import iwae_images
 from vae_lightning.models.likelihoods import bits_per_dim
-from vae_lightning.run_loading import open_run
+from vae_lightning.runs.loading import open_run
 
 
 @dataclasses.dataclass(frozen=True)

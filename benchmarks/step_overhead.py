@@ -37,11 +37,11 @@ from baseline import StepClock, ready_datamodule
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
-from vae_lightning.batch_hooks import skip_empty_batch_hooks
-from vae_lightning.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.data import MNISTFamilyDataModule
+from vae_lightning.engine.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.precision import AUTO, BF16, choose_precision, cpu_bf16_flags
 from vae_lightning.models import VAELitModule
-from vae_lightning.precision import AUTO, BF16, choose_precision, cpu_bf16_flags
+from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.train import training_callbacks
 
 TINY_MODEL = {"latent_dim": 4, "channels": [4, 8], "hidden_dim": 16}

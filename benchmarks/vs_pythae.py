@@ -48,9 +48,9 @@ from time_to_quality import DEFAULT_LR, Curve, datamodule_for, lightning_run, te
 from torch import Tensor
 
 from vae_lightning.data.base import as_float_images
+from vae_lightning.engine.precision import PrecisionChoice, choose_precision
 from vae_lightning.models import VAELitModule
-from vae_lightning.models.conv_vae import ConvDecoder, ConvEncoder
-from vae_lightning.precision import PrecisionChoice, choose_precision
+from vae_lightning.models.nets.conv_vae import ConvDecoder, ConvEncoder
 
 
 class PythaeEncoder(BaseEncoder):

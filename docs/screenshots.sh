@@ -38,7 +38,7 @@ import sys
 from pathlib import Path
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from vae_lightning.run_state import tensorboard_dir
+from vae_lightning.runs.directory import tensorboard_dir
 events = EventAccumulator(str(tensorboard_dir(Path(sys.argv[2]))), size_guidance={"images": 0}).Reload()
 (Path(sys.argv[1]) / "latent_traversal.png").write_bytes(events.Images("images/latent_traversal")[-1].encoded_image_string)
 for path in Path(sys.argv[1]).glob("*.png"):

@@ -11,7 +11,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from vae_lightning.checkpoint_io import AtomicCheckpointIO
+from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 
 
 class _OneShot(L.Callback):

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_lightning.checkpoints import check_compatible, load_checkpoint
 from vae_lightning.errors import CheckpointError
+from vae_lightning.runs.checkpoint_files import check_compatible, load_checkpoint
 
 
 class RunsCodeWhenUnpickled:

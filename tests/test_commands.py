@@ -2,7 +2,7 @@
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from vae_lightning.commands import hydra_path, quote_existing_paths
+from vae_lightning.cli.commands import hydra_path, quote_existing_paths
 
 
 def _parsed_value(argument: str) -> str:

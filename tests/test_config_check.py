@@ -7,7 +7,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 import vae_lightning.train  # registers the run-directory resolver the config uses
-from vae_lightning.config_check import validate_train_config
+from vae_lightning.config.validation import validate_train_config
 from vae_lightning.errors import ConfigError
 
 

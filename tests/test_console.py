@@ -11,8 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from tests.conftest import TINY_RUN, run_cli
 from vae_lightning.analysis.plots import traversal_grid
-from vae_lightning.console import kl_per_dim_line
-from vae_lightning.console_log import _Copy
+from vae_lightning.cli.console import kl_per_dim_line
+from vae_lightning.cli.console_copy import _Copy
 
 WITH_PROGRESS = [*TINY_RUN, "trainer.enable_progress_bar=true", "trainer.log_every_n_steps=2"]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from vae_lightning.errors import ConfigError
-from vae_lightning.models.factor_discriminator import (
+from vae_lightning.models.nets.factor_discriminator import (
     JOINT,
     PERMUTED,
     FactorDiscriminator,

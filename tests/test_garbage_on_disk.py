@@ -8,8 +8,8 @@ from omegaconf import OmegaConf
 
 from tests.conftest import run_cli
 from tests.report_helpers import make_run
+from vae_lightning.cli.run_guard import RunGuard
 from vae_lightning.reporting.collect import FAILED, FINISHED, collect
-from vae_lightning.run_guard import RunGuard
 
 GARBAGE = {
     "truncated metrics.json": ("metrics.json", '{"test": {"neg_elbo": 1'),

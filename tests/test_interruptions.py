@@ -5,8 +5,8 @@ import json
 import math
 
 from tests.conftest import TINY_RUN, run_cli
-from vae_lightning.checkpoints import load_checkpoint
-from vae_lightning.run_loading import resolve_target
+from vae_lightning.runs.checkpoint_files import load_checkpoint
+from vae_lightning.runs.loading import resolve_target
 
 STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
 

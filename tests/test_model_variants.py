@@ -7,15 +7,15 @@ import torch
 from torch import nn
 
 from tests.test_config_check import _compose
-from vae_lightning import decoding
+from vae_lightning.analysis import decoding
 from vae_lightning.analysis.metrics import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
-from vae_lightning.building import constructor_parameters
-from vae_lightning.config_check import validate_train_config
+from vae_lightning.config.building import constructor_parameters
+from vae_lightning.config.validation import validate_train_config
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
-from vae_lightning.models.conv_vae import derived_channels
-from vae_lightning.run_loading import restore_model
+from vae_lightning.models.nets.conv_vae import derived_channels
+from vae_lightning.runs.loading import restore_model
 
 SMALL = {"image_shape": (1, 8, 8), "latent_dim": 3, "channels": (4,), "hidden_dim": 8}
 

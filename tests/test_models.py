@@ -9,8 +9,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import ConvVAE, VAELitModule, gaussian_kl_per_dim
-from vae_lightning.models.conv_vae import LOG_VAR_BOUND
 from vae_lightning.models.likelihoods import BernoulliLikelihood, GaussianLikelihood
+from vae_lightning.models.nets.conv_vae import LOG_VAR_BOUND
 
 
 @pytest.mark.parametrize("latent_dim", [1, 2, 16, 32, 256])

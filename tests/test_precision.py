@@ -6,9 +6,9 @@ import torch
 from omegaconf import OmegaConf
 
 from vae_lightning.analysis import likelihood_numbers as numbers
+from vae_lightning.engine.precision import choose_evaluation_precision, choose_precision, cpu_bf16_flags
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAELitModule
-from vae_lightning.precision import choose_evaluation_precision, choose_precision, cpu_bf16_flags
 
 AMX_CPU = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
 AVX2_CPU = "processor\t: 0\nflags\t\t: fpu sse avx2 fma\n"

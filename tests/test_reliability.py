@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from tests.conftest import TINY_RUN, run_cli
-from vae_lightning.checkpoints import load_checkpoint
+from vae_lightning.runs.checkpoint_files import load_checkpoint
 
 STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
 THREE_EPOCHS = [*TINY_RUN, "trainer.max_epochs=3", "model.beta=2"]

@@ -11,8 +11,8 @@ import pytest
 
 from tests.conftest import TINY_RUN, run_cli
 from vae_lightning.errors import RunInUseError
-from vae_lightning.run_lock import run_lock
-from vae_lightning.run_state import set_aside_outputs
+from vae_lightning.runs.directory import set_aside_outputs
+from vae_lightning.runs.lock import run_lock
 
 ONE_EPOCH = [*TINY_RUN, "trainer.max_epochs=1", "threads=1"]
 

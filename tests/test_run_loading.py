@@ -3,8 +3,8 @@ import torch
 
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models import VAELitModule
-from vae_lightning.models.sub_pixel import SubPixelConv
-from vae_lightning.run_loading import resolve_target, restore_datamodule, restore_model
+from vae_lightning.models.nets.sub_pixel import SubPixelConv
+from vae_lightning.runs.loading import resolve_target, restore_datamodule, restore_model
 
 
 def _touch(path):

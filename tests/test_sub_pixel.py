@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from vae_lightning.models.conv_vae import ConvDecoder, _same_halving_padding, _transposed_output_padding
-from vae_lightning.models.sub_pixel import SubPixelConv, converts, use_sub_pixel_outputs
+from vae_lightning.models.nets.conv_vae import ConvDecoder, _same_halving_padding, _transposed_output_padding
+from vae_lightning.models.nets.sub_pixel import SubPixelConv, converts, use_sub_pixel_outputs
 
 
 @pytest.mark.parametrize("kernel_size", [2, 3, 4, 5, 6, (4, 3)])

@@ -4,76 +4,14 @@ to the run's TensorBoard, and print a Markdown summary.
     python -m vae_lightning.analyze run=outputs/2026-11-25/10-00-00_fashion
 """
 
-import dataclasses
-from collections.abc import Sequence
-from importlib import resources
-from pathlib import Path
-from typing import Any
-
 import hydra
 import torch
-from lightning import LightningDataModule
-from omegaconf import DictConfig, OmegaConf
-from torch.utils.tensorboard import SummaryWriter
+from omegaconf import DictConfig
 
 from vae_lightning.analysis.analysis_summary import render_analysis_summary
-from vae_lightning.analysis.factor_scores import score_factors
-from vae_lightning.analysis.metrics import compute_metrics, encode_splits
-from vae_lightning.analysis.panels import draw_panels
-from vae_lightning.atomic import write_json_atomic
-from vae_lightning.commands import run_cli
+from vae_lightning.analysis.job import analyze
+from vae_lightning.cli.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
-from vae_lightning.models.vae import VAELitModule, import_path
-from vae_lightning.precision import PrecisionChoice, autocast, choose_evaluation_precision
-from vae_lightning.run_loading import AnalysisTarget, open_run
-
-
-def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
-    """Run the whole analysis of `cfg.run`; returns the output folder and what it writes to its metrics.json."""
-    target, model, datamodule = open_run(
-        cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
-        eval_batch_size=cfg.data.eval_batch_size, download=False)
-    target.output_dir.mkdir(parents=True, exist_ok=True)
-    precision = choose_evaluation_precision(cfg.precision, model.device)
-    print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
-          f"results go to {target.output_dir}")
-    with autocast(precision, model.device):
-        metrics = _numbers(cfg, model, datamodule, target, precision)
-    write_json_atomic(target.output_dir / "metrics.json", metrics)
-    (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
-    OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
-    return target.output_dir, metrics
-
-
-def _numbers(cfg: DictConfig, model: VAELitModule, datamodule: LightningDataModule, target: AnalysisTarget,
-             precision: PrecisionChoice) -> dict[str, Any]:
-    """Every number and figure of the analysis, under the caller's autocast (figures also go to TensorBoard)."""
-    print("Encoding the training and test splits …", flush=True)
-    encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
-    metrics = {
-        "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
-        "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,
-        "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
-        **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
-    }
-    if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
-        metrics["factor_metrics"] = factors
-    print("Drawing figures …", flush=True)
-    with SummaryWriter(str(target.tensorboard_dir)) as writer:
-        metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
-        writer.add_text("analysis/summary", render_analysis_summary(metrics))
-    return metrics
-
-
-def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
-    """analyze.yaml's settings for `run` with dotted `overrides`, for callers other than the CLI (train, report).
-
-    Read as plain OmegaConf rather than through Hydra's compose, which cannot be called inside another Hydra app.
-    """
-    cfg = OmegaConf.create(resources.files("vae_lightning.conf").joinpath("analyze.yaml").read_text())
-    for key in ("defaults", "hydra"):
-        cfg.pop(key)
-    return OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"run={run}", *overrides]))
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="analyze")

@@ -14,9 +14,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
-import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
+import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
-from vae_lightning.commands import hydra_path, run_cli
+from vae_lightning.cli.commands import hydra_path, run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir

@@ -22,18 +22,17 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor
 
-import vae_lightning.run_keys  # noqa: F401  (registers the resolver the config reads)
-from vae_lightning.analyze import analysis_config, analyze
-from vae_lightning.atomic import remove_stale_temporaries, write_json_atomic
-from vae_lightning.batch_hooks import skip_empty_batch_hooks
-from vae_lightning.building import build, build_model
+import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
+from vae_lightning.analysis.job import analyze
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
-from vae_lightning.checkpoint_io import AtomicCheckpointIO
-from vae_lightning.checkpoints import check_compatible, check_same_run, load_checkpoint
-from vae_lightning.commands import resume_command, run_cli
-from vae_lightning.config_check import validate_train_config
-from vae_lightning.console import closing_summary, progress_display, start_line
-from vae_lightning.console_log import console_copied_to
+from vae_lightning.cli.commands import resume_command, run_cli
+from vae_lightning.cli.console import closing_summary, progress_display, start_line
+from vae_lightning.cli.console_copy import console_copied_to
+from vae_lightning.config.analysis_config import analysis_config
+from vae_lightning.config.building import build, build_model
+from vae_lightning.config.validation import validate_train_config
+from vae_lightning.engine.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
@@ -42,11 +41,10 @@ from vae_lightning.errors import (
     VAELightningError,
 )
 from vae_lightning.models.vae import import_path
-from vae_lightning.precision import choose_precision
-from vae_lightning.registry import PACKAGE
-from vae_lightning.run_config import has_run_config, save_run_config
-from vae_lightning.run_lock import run_lock
-from vae_lightning.run_state import (
+from vae_lightning.runs.atomic import remove_stale_temporaries, write_json_atomic
+from vae_lightning.runs.checkpoint_files import check_compatible, check_same_run, load_checkpoint
+from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
+from vae_lightning.runs.directory import (
     CHECKPOINT_DIR,
     FAILURE_FILE,
     clear_failure,
@@ -56,6 +54,9 @@ from vae_lightning.run_state import (
     set_aside_outputs,
     tensorboard_dir,
 )
+from vae_lightning.runs.lock import run_lock
+from vae_lightning.runs.saved_config import has_run_config, save_run_config
+from vae_lightning.runs.trusted_classes import PACKAGE
 
 # `resume=<run dir>` makes that directory the run directory again (see hydra.run.dir in conf/train.yaml).
 OmegaConf.register_new_resolver("vae.run_dir", lambda resume, fresh: resume or fresh, replace=True)

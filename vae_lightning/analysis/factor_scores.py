@@ -6,7 +6,7 @@ from typing import Any
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 
-from vae_lightning import decoding
+from vae_lightning.analysis import decoding
 from vae_lightning.analysis.disentanglement import FactorMetricSettings, factor_metrics
 from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAELitModule

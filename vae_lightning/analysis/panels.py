@@ -10,7 +10,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 
-from vae_lightning import decoding
+from vae_lightning.analysis import decoding
 from vae_lightning.analysis import plots as figures
 from vae_lightning.analysis.metrics import traversal_numbers
 from vae_lightning.analysis.representation import EncodedSplit
@@ -24,7 +24,7 @@ def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: d
     """Write every figure; returns the traversal smoothness numbers, which come from the traversal images.
 
     `cfg` is the analysis config's figure settings (traversal, samples, reconstructions, interpolation, latent_map,
-    active_units and seed). Decoding follows `vae_lightning.decoding`'s rule for a conditional model's labels.
+    active_units and seed). Decoding follows `vae_lightning.analysis.decoding`'s rule for a conditional model's labels.
     Multi-domain data adds latent maps coloured by domain and interpolations between domains."""
     test = encoded["test"]
     kl_per_dim = torch.tensor(metrics["objective"]["kl_per_dim"])

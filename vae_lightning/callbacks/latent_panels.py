@@ -5,7 +5,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor
 
-from vae_lightning import decoding
+from vae_lightning.analysis import decoding
 from vae_lightning.analysis.grids import display_grid
 from vae_lightning.analysis.plots import figure_to_image_tensor, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
@@ -19,7 +19,7 @@ class LatentPanels(L.Callback):
     first validation epoch) are fixed at the first epoch, so a change between panels is a change in the model, not
     in its inputs, and the step slider compares like with like. Each traversal row is labelled with its dimension
     and that epoch's KL, each column with its offset in prior σ; the μ column is outlined under the base image.
-    A conditional model's samples are a class × draw grid (see `vae_lightning.decoding`).
+    A conditional model's samples are a class × draw grid (see `vae_lightning.analysis.decoding`).
     """
 
     def __init__(self, num_images: int = 16, num_samples: int = 64, traversal_dims: int = 8,

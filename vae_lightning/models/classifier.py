@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vae_lightning.data.base import HIDDEN_LABEL
-from vae_lightning.models.conv_vae import ConvVAE
+from vae_lightning.models.nets.conv_vae import ConvVAE
 from vae_lightning.models.vae import VAELitModule, require
 
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from vae_lightning.errors import ConfigError
-from vae_lightning.models.conditioning import CONDITIONINGS, make_condition
-from vae_lightning.models.conv_vae import ConvVAE
+from vae_lightning.models.nets.conditioning import CONDITIONINGS, make_condition
+from vae_lightning.models.nets.conv_vae import ConvVAE
 from vae_lightning.models.vae import VAELitModule, require
 
 

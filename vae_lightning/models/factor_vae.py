@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from vae_lightning.models.factor_discriminator import (
+from vae_lightning.models.nets.factor_discriminator import (
     FactorDiscriminator,
     discriminator_loss,
     permute_dims,

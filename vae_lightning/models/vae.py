@@ -14,13 +14,13 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import Tensor, nn
 
-from vae_lightning.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.per_dim_mean import PerDimensionMean
 from vae_lightning.errors import ConfigError, TrainingDivergedError
-from vae_lightning.models.conv_vae import ConvVAE, VAEOutput
 from vae_lightning.models.kl_schedules import KLSchedule
 from vae_lightning.models.likelihoods import bits_per_dim, describe, make_likelihood
+from vae_lightning.models.nets.conv_vae import ConvVAE, VAEOutput
 from vae_lightning.models.objectives import gaussian_kl_per_dim
-from vae_lightning.models.per_dim_mean import PerDimensionMean
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 # The import paths of the classes that wrote a checkpoint, so analysis rebuilds the same model and data module.

@@ -10,8 +10,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from vae_lightning.errors import VAELightningError
 from vae_lightning.reporting import sweep_points
-from vae_lightning.run_keys import NOT_POINT_KEYS
-from vae_lightning.run_state import FAILURE_FILE, METRICS_FILE, read_json_record
+from vae_lightning.runs.directory import FAILURE_FILE, METRICS_FILE, read_json_record
+from vae_lightning.runs.keys import NOT_POINT_KEYS
 
 FINISHED, FAILED, UNFINISHED, MISSING = "finished", "failed", "unfinished", "missing"
 STATUSES = (FINISHED, FAILED, UNFINISHED, MISSING)

@@ -17,7 +17,7 @@ from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
 from vae_lightning.reporting.table import COLUMNS, model_terms, run_row
-from vae_lightning.run_state import tensorboard_dir
+from vae_lightning.runs.directory import tensorboard_dir
 
 METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
 METRIC_TAG_PREFIX = "report/"

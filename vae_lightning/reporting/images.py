@@ -1,7 +1,7 @@
 """Pictures that need the trained models: traversals, prior samples and reconstructions of every β side by side.
 
 Every β gets the same inputs — the first test images, and prior draws z ~ N(0, I) from the report's seed — so what
-differs between blocks comes from β alone; a conditional model decodes them by `vae_lightning.decoding`'s rule.
+differs between blocks comes from β alone; a conditional model decodes them by `vae_lightning.analysis.decoding`'s rule.
 One run stands for each β: its finished run with the lowest seed.
 """
 
@@ -13,11 +13,11 @@ from matplotlib.figure import Figure
 from omegaconf import DictConfig
 from torch import Tensor
 
-from vae_lightning import decoding
+from vae_lightning.analysis import decoding
 from vae_lightning.analysis.plots import card_image, figure_to_image_tensor, image_figure, show_images, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.reporting.collect import FINISHED, Run
-from vae_lightning.run_loading import open_run
+from vae_lightning.runs.loading import open_run
 
 GAP_PIXELS = 16
 

@@ -23,10 +23,10 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.analyze import analysis_config
-from vae_lightning.building import build, build_model, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.config.analysis_config import analysis_config
+from vae_lightning.config.building import build, build_model, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import ConfigError
-from vae_lightning.precision import choose_precision
 
 
 @dataclasses.dataclass

@@ -10,9 +10,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from vae_lightning.atomic import write_json_atomic
-from vae_lightning.checkpoints import load_checkpoint
 from vae_lightning.errors import CheckpointError, VAELightningError
+from vae_lightning.runs.atomic import write_json_atomic
+from vae_lightning.runs.checkpoint_files import load_checkpoint
 
 METRICS_FILE = "metrics.json"
 FAILURE_FILE = "failure.json"

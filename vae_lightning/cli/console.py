@@ -16,7 +16,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 
-from vae_lightning.precision import PrecisionChoice
+from vae_lightning.engine.precision import PrecisionChoice
 
 # Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
 # Trainer), the LitLogger tip, the mixed-precision note (the start line names the precision), and the routine notes

@@ -11,9 +11,9 @@ from typing import Any
 
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 
-from vae_lightning.console import silence_uninformative_messages
+from vae_lightning.cli.console import silence_uninformative_messages
+from vae_lightning.cli.misspelt_keys import misspelt_key_message, unknown_key
 from vae_lightning.errors import ConfigError, exit_with
-from vae_lightning.misspelt_keys import misspelt_key_message, unknown_key
 
 PLAIN_PATH = re.compile(r"[\w./:~-]+")
 # Hydra overrides a sweep rerun leaves out: it sets hydra.sweep.dir itself, -m implies hydra.mode, and the run guard
@@ -46,7 +46,7 @@ def quote_existing_paths(arguments: Sequence[str], keys: Sequence[str]) -> list[
 
 def run_cli(main: Callable[[], Any], path_keys: Sequence[str], config_name: str) -> None:
     """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths),
-    with Lightning's uninformative messages silenced from the first Trainer on (see vae_lightning.console).
+    with Lightning's uninformative messages silenced from the first Trainer on (see vae_lightning.cli.console).
 
     HYDRA_FULL_ERROR (Hydra's documented switch) makes Hydra raise its composition errors instead of printing them,
     so that a misspelt key gets the project's message (see misspelt_keys); every other Hydra error is printed as

@@ -9,9 +9,9 @@ import torch
 
 from vae_lightning.callbacks.threads import THREADS_KEY
 from vae_lightning.errors import CheckpointError
-from vae_lightning.models.conv_vae import derived_channels
+from vae_lightning.models.nets.conv_vae import derived_channels
 from vae_lightning.models.vae import CLASSES_KEY
-from vae_lightning.run_keys import RELOCATABLE_DATA_KEYS
+from vae_lightning.runs.keys import RELOCATABLE_DATA_KEYS
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

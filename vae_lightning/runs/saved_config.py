@@ -11,7 +11,7 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from vae_lightning.run_state import CONFIG_DIR
+from vae_lightning.runs.directory import CONFIG_DIR
 
 
 def has_run_config(run_dir: Path) -> bool:

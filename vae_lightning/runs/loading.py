@@ -12,13 +12,13 @@ from typing import Any, NamedTuple
 import torch
 from lightning import LightningDataModule
 
-from vae_lightning.building import constructor_parameters
-from vae_lightning.checkpoints import load_checkpoint
+from vae_lightning.config.building import constructor_parameters
 from vae_lightning.errors import CheckpointError, ConfigError
-from vae_lightning.models.sub_pixel import use_sub_pixel_outputs
+from vae_lightning.models.nets.sub_pixel import use_sub_pixel_outputs
 from vae_lightning.models.vae import CLASSES_KEY, VAELitModule
-from vae_lightning.registry import recorded_class
-from vae_lightning.run_state import tensorboard_dir
+from vae_lightning.runs.checkpoint_files import load_checkpoint
+from vae_lightning.runs.directory import tensorboard_dir
+from vae_lightning.runs.trusted_classes import recorded_class
 
 CHECKPOINT_CHOICES = ("best", "last")
 
