@@ -20,7 +20,7 @@ from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
-from torch import Tensor
+from torch import Tensor, nn
 
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import analyze
@@ -29,9 +29,9 @@ from vae_lightning.cli.commands import resume_command, run_cli
 from vae_lightning.cli.console import closing_summary, progress_display, start_line
 from vae_lightning.cli.console_copy import console_copied_to
 from vae_lightning.config.analysis_config import analysis_config
-from vae_lightning.config.building import build, build_model
+from vae_lightning.config.building import build
 from vae_lightning.config.validation import validate_train_config
-from vae_lightning.engine.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.module import TrainingEngine, build_engine
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
     PreemptedError,
@@ -40,10 +40,10 @@ from vae_lightning.errors import (
     TrainingDivergedError,
     VAELightningError,
 )
-from vae_lightning.models.vae import import_path
 from vae_lightning.runs.atomic import remove_stale_temporaries, write_json_atomic
 from vae_lightning.runs.checkpoint_files import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
+from vae_lightning.runs.checkpoint_schema import check_resumable, import_path
 from vae_lightning.runs.directory import (
     CHECKPOINT_DIR,
     FAILURE_FILE,
@@ -74,8 +74,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
 
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
-    model = build_model(cfg.model, cfg.optimizer, datamodule)  # settings only: no data is read yet
-    previous, ckpt_path = claim_run_dir(cfg, run_dir, model, datamodule)
+    engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), datamodule)  # no data is read yet
+    previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule)
     if previous is not None:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
@@ -87,10 +87,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()],
                     precision=precision.precision, **summary_table)
     if is_main_process():
-        print(start_line(model, datamodule.hparams.name, trainer, run_dir, precision), flush=True)
+        print(start_line(engine.model, datamodule.hparams.name, trainer, run_dir, precision), flush=True)
 
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    trainer.fit(engine, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     fit_seconds = time.perf_counter() - started
 
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -100,14 +100,14 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
             f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
             "redo=true."
         )
-    (results,) = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
+    (results,) = trainer.test(engine, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
                               verbose=False)  # the closing summary says it compactly
     raise_unless_finite(results, best)
-    metrics = collect_test_metrics(results, model.per_dimension_terms("test"))
+    metrics = collect_test_metrics(results, engine.per_dimension_terms("test"))
     metrics.update(
-        model=import_path(type(model)),
-        term_descriptions=dict(model.term_descriptions),
-        likelihood=model.describe_likelihood(datamodule.pixels_are_binary()),
+        model=import_path(type(engine.model)),
+        term_descriptions=dict(engine.model.term_descriptions),
+        likelihood=describe_likelihood(engine.model, datamodule),
         dataset=datamodule.hparams.name,
         num_test_images=datamodule.num_images("test"),
         checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,
@@ -117,7 +117,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         resumed_from=_relative_if_inside(Path(ckpt_path), run_dir) if ckpt_path else None,
         seed=cfg.seed,
         precision=dataclasses.asdict(precision),
-        hparams=dict(model.hparams),
+        hparams=dict(engine.model.hparams),
     )
     if is_main_process():
         if cfg.analyze and best:
@@ -135,13 +135,12 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
 
 
 def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
-    """The run's own callbacks, those of the `callbacks` config group, and the progress display when `progress`;
-    Lightning calls none of them at a batch where its class has nothing to do (`skip_empty_batch_hooks`)."""
+    """The run's own callbacks, those of the `callbacks` config group, and the progress display when `progress`."""
     callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
                  *(build(callback) for callback in configured.values())]
     if progress:
         callbacks.append(progress_display())
-    return [skip_empty_batch_hooks(callback, L.Callback) for callback in callbacks]
+    return callbacks
 
 
 def own_packages(cfg: DictConfig) -> list[str]:
@@ -155,7 +154,7 @@ def is_main_process() -> bool:
     return rank_zero_only.rank == 0
 
 
-def claim_run_dir(cfg: DictConfig, run_dir: Path, model: L.LightningModule,
+def claim_run_dir(cfg: DictConfig, run_dir: Path, engine: TrainingEngine,
                   datamodule: L.LightningDataModule) -> tuple[dict[str, Any] | None, str | None]:
     """Decide, before writing anything into `run_dir`, what this command does there; returns the metrics of a run
     that already finished there with the same settings (nothing to do), else the checkpoint to start from.
@@ -171,7 +170,9 @@ def claim_run_dir(cfg: DictConfig, run_dir: Path, model: L.LightningModule,
     previous = finished_metrics(run_dir)
     own = None if cfg.redo else resumable_checkpoint(run_dir)
     if own is not None:
-        check_same_run(load_checkpoint(own), own, import_path(type(model)), dict(model.hparams),
+        state = load_checkpoint(own)
+        check_resumable(state, own)
+        check_same_run(state, own, import_path(type(engine.model)), dict(engine.model.hparams),
                        dict(datamodule.hparams), torch.get_num_threads())
     if main:
         clear_failure(run_dir)  # the outcome of this command replaces that of the last one
@@ -185,8 +186,18 @@ def claim_run_dir(cfg: DictConfig, run_dir: Path, model: L.LightningModule,
     if main:
         save_run_config(run_dir, cfg)  # a fresh start: the config describes what this command trains
     if cfg.ckpt_path:
-        check_compatible(load_checkpoint(cfg.ckpt_path), cfg.ckpt_path, dict(model.hparams))
+        state = load_checkpoint(cfg.ckpt_path)
+        check_resumable(state, cfg.ckpt_path)
+        check_compatible(state, cfg.ckpt_path, dict(engine.model.hparams))
     return None, cfg.ckpt_path
+
+
+def describe_likelihood(model: nn.Module, datamodule: L.LightningDataModule) -> dict[str, object] | None:
+    """What the model's reconstruction term is on this data (see `VAE.describe_likelihood`); None for a model
+    without a decoder likelihood."""
+    if not hasattr(model, "describe_likelihood"):
+        return None
+    return model.describe_likelihood(datamodule.pixels_are_binary())
 
 
 def raise_unless_finite(results: dict[str, float], checkpoint: str) -> None:

@@ -16,11 +16,11 @@ from torch import Tensor
 from vae_lightning.analysis.interpolation import interpolate
 from vae_lightning.analysis.traversal import traversal_latents
 from vae_lightning.errors import ConfigError
-from vae_lightning.models.vae import VAELitModule
+from vae_lightning.models.vae import VAE
 
 
 @torch.no_grad()
-def decode(model: VAELitModule, latents: Tensor, labels: Tensor | int | None = None) -> Tensor:
+def decode(model: VAE, latents: Tensor, labels: Tensor | int | None = None) -> Tensor:
     """Decoder means (..., C, H, W) for latents (..., D); a conditional model decodes each under `labels` (one per
     latent, or one for all)."""
     flat = latents.reshape(-1, latents.shape[-1]).to(model.device)
@@ -29,13 +29,13 @@ def decode(model: VAELitModule, latents: Tensor, labels: Tensor | int | None = N
 
 
 @torch.no_grad()
-def encode_means(model: VAELitModule, images: Tensor, labels: Tensor | None = None) -> Tensor:
+def encode_means(model: VAE, images: Tensor, labels: Tensor | None = None) -> Tensor:
     """μ of q(z | x) (N, D) on the CPU; a conditional model encodes each image with its label."""
     condition = model.condition(_labels_for(model, labels, len(images)))
     return model.encode(images.to(model.device), condition)[0].cpu()
 
 
-def prior_samples(model: VAELitModule, prior_z: Tensor, classes: Sequence[int] = ()) -> Tensor:
+def prior_samples(model: VAE, prior_z: Tensor, classes: Sequence[int] = ()) -> Tensor:
     """Decoded prior draws as rows (R, N, C, H, W): one row for an unconditional model; for a conditional model one
     row per class in `classes`, each decoding the same N draws."""
     if not model.conditional:
@@ -45,14 +45,14 @@ def prior_samples(model: VAELitModule, prior_z: Tensor, classes: Sequence[int] =
     return torch.stack([decode(model, prior_z, label) for label in classes])
 
 
-def traverse(model: VAELitModule, base: Tensor, dims: Sequence[int], offsets: Tensor,
+def traverse(model: VAE, base: Tensor, dims: Sequence[int], offsets: Tensor,
              label: Tensor | int | None = None) -> Tensor:
     """Traversals (len(dims), len(offsets), C, H, W) around the code `base` (D,): row r shifts dimension dims[r] by
     each offset (in prior σ) and holds the others; decoded under the base image's `label`."""
     return decode(model, traversal_latents(base.cpu(), dims, offsets), label)
 
 
-def interpolation(model: VAELitModule, start: Tensor, end: Tensor, steps: int,
+def interpolation(model: VAE, start: Tensor, end: Tensor, steps: int,
                   method: Literal["linear", "spherical"], labels: tuple[int, int] | None = None) -> Tensor:
     """The decoded path (steps, C, H, W) from code `start` to `end`; a conditional model's condition moves linearly
     from the first image's label to the second's along the same path."""
@@ -67,7 +67,7 @@ def interpolation(model: VAELitModule, start: Tensor, end: Tensor, steps: int,
         return model.decode_mean(path.to(model.device), condition).cpu()
 
 
-def _labels_for(model: VAELitModule, labels: Tensor | int | None, count: int) -> Tensor | None:
+def _labels_for(model: VAE, labels: Tensor | int | None, count: int) -> Tensor | None:
     """The labels a conditional model decodes `count` codes under; None for an unconditional model, or when none were
     given (the model's `condition` then says what it needs)."""
     if not model.conditional or labels is None:

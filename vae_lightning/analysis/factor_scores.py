@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.disentanglement import FactorMetricSettings, factor_metrics
 from vae_lightning.errors import ConfigError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import VAE
 
 COMPUTE_CHOICES = ("auto", True, False)
 # What each metric's headline number is, for summaries and the report's columns: (metric, key) → label.
@@ -24,7 +24,7 @@ HEADLINES = {
 }
 
 
-def score_factors(model: VAELitModule, datamodule: LightningDataModule, settings: DictConfig,
+def score_factors(model: VAE, datamodule: LightningDataModule, settings: DictConfig,
                   seed: int) -> dict[str, Any] | None:
     """The five metrics of the model's μ on the data's factors, or None when `settings.compute` is auto and the data
     has none; the sample sizes are `settings`' other keys (see `FactorMetricSettings`)."""

@@ -15,8 +15,9 @@ from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
-from vae_lightning.models.vae import VAELitModule, import_path
+from vae_lightning.models.vae import VAE
 from vae_lightning.runs.atomic import write_json_atomic
+from vae_lightning.runs.checkpoint_schema import import_path
 from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 
@@ -37,14 +38,14 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     return target.output_dir, metrics
 
 
-def _numbers(cfg: DictConfig, model: VAELitModule, datamodule: LightningDataModule, target: AnalysisTarget,
+def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, target: AnalysisTarget,
              precision: PrecisionChoice) -> dict[str, Any]:
     """Every number and figure of the analysis, under the caller's autocast (figures also go to TensorBoard)."""
     print("Encoding the training and test splits …", flush=True)
     encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
-        "beta": model.hparams.beta, "latent_dim": model.hparams.latent_dim,
+        "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim,
         "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
         **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
     }

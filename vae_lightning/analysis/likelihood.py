@@ -27,8 +27,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from vae_lightning.errors import ConfigError
-
-LOG_2PI = math.log(2 * math.pi)
+from vae_lightning.models.importance_weights import draw_densities, log_mean_exp
 
 
 class PairedDifference(NamedTuple):
@@ -95,7 +94,7 @@ def iwae_log_likelihood(
     image's Monte Carlo variance, and the bound from the first k draws for each k in `nested` (all k ≤ K).
 
     `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c)` and
-    `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAELitModule` has; `labels` (N,) are needed by a
+    `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAE` has; `labels` (N,) are needed by a
     conditional model only. A dequantising likelihood draws one target per image, shared by its K draws. Images go
     through in batches of `batch_size` and the draws in chunks of `samples_per_chunk`, so the decoder sees at most
     batch_size · samples_per_chunk codes at once; the noise comes from `generator` in that order, so the result is
@@ -120,42 +119,29 @@ def iwae_log_likelihood(
                       {k: -joined[f"nested_{k}"] for k in nested})
 
 
-def _log_mean_exp(log_weights: Tensor) -> Tensor:
-    """log (1/K) Σ_k exp(log w_k) over the first dimension, stably."""
-    return torch.logsumexp(log_weights, dim=0) - math.log(len(log_weights))
-
-
 def _per_image_estimates(log_weights: Tensor, nested: Sequence[int]) -> dict[str, Tensor]:
     """From the (K, B) log weights: log p̂_K, the ELBO estimate, the MC variance of log p̂_K and the nested bounds,
     each (B,)."""
     if len(log_weights) > 1:
-        first, second = (_log_mean_exp(half) for half in torch.tensor_split(log_weights, 2))
+        first, second = (log_mean_exp(half) for half in torch.tensor_split(log_weights, 2))
         mc_variance = (first - second).pow(2) / 2
     else:
         mc_variance = torch.full_like(log_weights[0], math.nan)
-    return {"iwae": _log_mean_exp(log_weights), "elbo": log_weights.mean(0), "mc_variance": mc_variance,
-            **{f"nested_{k}": _log_mean_exp(log_weights[:k]) for k in nested}}
+    return {"iwae": log_mean_exp(log_weights), "elbo": log_weights.mean(0), "mc_variance": mc_variance,
+            **{f"nested_{k}": log_mean_exp(log_weights[:k]) for k in nested}}
 
 
 def _log_weights(model: nn.Module, x: Tensor, condition: Tensor | None, num_samples: int, samples_per_chunk: int,
                  generator: torch.Generator) -> Tensor:
     """log w_k = log p(x|z_k) + log p(z_k) − log q(z_k|x) for K draws per image, (K, B) in float64."""
     mu, log_var = model.vae.encoder(x, condition)
-    std = torch.exp(0.5 * log_var)
     target = model.likelihood.model_target(x, generator)
     chunks = []
     for start in range(0, num_samples, samples_per_chunk):
         chunk = min(samples_per_chunk, num_samples - start)
         eps = torch.randn((chunk, *mu.shape), generator=generator, device=generator.device, dtype=mu.dtype)
-        eps = eps.to(mu.device)
-        z = mu + std * eps
-        # log q(z|x) with z − μ = σ·ε, and log p(z) for the standard-normal prior, both summed over dimensions.
-        log_q = -0.5 * (eps.pow(2) + log_var + LOG_2PI).sum(-1)
-        log_prior = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
-        decoded = model.vae.decoder(z.flatten(0, 1), condition.repeat(chunk, 1) if condition is not None else None)
-        targets = target.expand(chunk, *target.shape).flatten(0, 1)
-        log_px_given_z = -model.likelihood.neg_log_likelihood(decoded, targets).view(chunk, len(x))
-        chunks.append((log_px_given_z + log_prior - log_q).double())
+        densities = draw_densities(model, mu, log_var, eps.to(mu.device), target, condition)
+        chunks.append(densities.log_weights.double())
     return torch.cat(chunks)
 
 

@@ -14,7 +14,7 @@ from vae_lightning.analysis.likelihood import (
     paired_difference,
     standard_error_of_mean,
 )
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import VAE
 from vae_lightning.models.likelihoods import bits_per_dim
 
 # The most that bfloat16 arithmetic may move the bound or the ELBO (mean + 2 s.e. over the checked images).
@@ -27,7 +27,7 @@ STANDARD_ERROR_METHOD = (
 )
 
 
-def likelihood_numbers(model: VAELitModule, images: Tensor, labels: Tensor, settings: DictConfig, seed: int,
+def likelihood_numbers(model: VAE, images: Tensor, labels: Tensor, settings: DictConfig, seed: int,
                        subset: str) -> dict[str, Any]:
     """`iwae` on `images` (the test `subset`) at K = settings.num_samples, and `iwae_convergence` on a seeded random
     settings.convergence.num_images of them at each K of settings.convergence.num_samples, nested in one set of
@@ -54,7 +54,7 @@ def likelihood_numbers(model: VAELitModule, images: Tensor, labels: Tensor, sett
             "iwae_convergence": _convergence(nested, ks, f"a random {wanted} of the IWAE images, seed {seed}")}
 
 
-def bfloat16_check(model: VAELitModule, images: Tensor, labels: Tensor, settings: DictConfig,
+def bfloat16_check(model: VAE, images: Tensor, labels: Tensor, settings: DictConfig,
                     seed: int) -> dict[str, Any]:
     """The bound and the ELBO in bfloat16 minus float32 on the first images, from the same draws, paired."""
     count = min(settings.precision_check_images, len(images))
@@ -79,7 +79,7 @@ def _finite(value: float) -> float:
     return 0.0 if math.isnan(value) else value
 
 
-def _bound(model: VAELitModule, result: IWAEResult) -> dict[str, Any]:
+def _bound(model: VAE, result: IWAEResult) -> dict[str, Any]:
     gap = paired_difference(result.neg_elbo_per_image, result.neg_log_likelihood_per_image)
     numbers = {
         "num_samples": result.num_samples,

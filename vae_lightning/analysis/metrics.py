@@ -18,10 +18,10 @@ from vae_lightning.analysis.representation import (
     linear_probe_accuracy,
 )
 from vae_lightning.analysis.smoothness import SmoothnessResult
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import VAE
 
 
-def encode_splits(model: VAELitModule, datamodule: LightningDataModule, max_train_images: int | None,
+def encode_splits(model: VAE, datamodule: LightningDataModule, max_train_images: int | None,
                   seed: int) -> dict[str, EncodedSplit]:
     """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else); a
     training split larger than `max_train_images` (dSprites' 737,280) is represented by a seeded random subset.
@@ -37,7 +37,7 @@ def encode_splits(model: VAELitModule, datamodule: LightningDataModule, max_trai
     return encoded
 
 
-def compute_metrics(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
+def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
                     iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int) -> dict[str, Any]:
     """The test split's objective terms, what its likelihood is, the IWAE bound with the ELBO on the same images and
     its K-convergence, active units (Cov(μ_d) above `threshold`) and linear / k-NN probes as one JSON-ready

@@ -6,11 +6,11 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import VAE
 
 
 class SplitTerms(NamedTuple):
-    """Each term of `VAELitModule.objective` averaged over `num_images` (nats per image for the ELBO terms)."""
+    """Each term of `VAE.objective` averaged over `num_images` (nats per image for the ELBO terms)."""
 
     scalars: dict[str, float]
     per_dim: dict[str, list[float]]  # the 1-d terms, e.g. kl_per_dim
@@ -18,7 +18,7 @@ class SplitTerms(NamedTuple):
 
 
 @torch.no_grad()
-def evaluate_objective(model: VAELitModule, batches: Iterable[tuple[Tensor, Tensor]], seed: int) -> SplitTerms:
+def evaluate_objective(model: VAE, batches: Iterable[tuple[Tensor, Tensor]], seed: int) -> SplitTerms:
     """Every term the model's objective reports (−ELBO = E_q[−log p(x|z)] + KL among them), at the schedule's final
     value, estimated with one z per image drawn under `seed`; batch means are weighted by batch size."""
     torch.manual_seed(seed)

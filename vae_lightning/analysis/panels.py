@@ -16,10 +16,10 @@ from vae_lightning.analysis.metrics import traversal_numbers
 from vae_lightning.analysis.representation import EncodedSplit
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.errors import ConfigError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import VAE
 
 
-def draw_panels(model: VAELitModule, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
+def draw_panels(model: VAE, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
                 metrics: dict[str, Any], cfg: DictConfig, output_dir: Path, writer: SummaryWriter) -> dict[str, Any]:
     """Write every figure; returns the traversal smoothness numbers, which come from the traversal images.
 
@@ -124,7 +124,7 @@ def chosen_classes(wanted: list[str | int] | None, class_names: tuple[str, ...])
 MAX_SAMPLE_ROWS = 20
 
 
-def _interpolations(model: VAELitModule, test: EncodedSplit, pairs: list[tuple[int, int]], steps: int,
+def _interpolations(model: VAE, test: EncodedSplit, pairs: list[tuple[int, int]], steps: int,
                     title: str) -> Figure:
     """Linear and spherical paths between the μ of each pair of test images."""
     paths = {

@@ -26,7 +26,7 @@ class RunCheckpoint(ModelCheckpoint):
                          **kwargs)
         if not every_n_train_steps and train_time_interval is None:
             # Saving only at epoch and validation ends, ModelCheckpoint's per-batch hook has nothing to do; Lightning
-            # skips a hook that is not callable (vae_lightning/engine/batch_hooks.py).
+            # skips a hook that is not callable.
             self.on_train_batch_end = None
 
     def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:

@@ -10,6 +10,7 @@ from vae_lightning.analysis.grids import display_grid
 from vae_lightning.analysis.plots import figure_to_image_tensor, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.vae import VAE
 
 
 class LatentPanels(L.Callback):
@@ -56,29 +57,29 @@ class LatentPanels(L.Callback):
         if self._images is None:
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
             generator = torch.Generator().manual_seed(self.seed)
-            self._prior_z = torch.randn(self.num_samples, pl_module.hparams.latent_dim, generator=generator)
+            self._prior_z = torch.randn(self.num_samples, pl_module.model.hparams.latent_dim, generator=generator)
         if self._dims is None:
             self._dims = most_active_dims(kl_per_dim, self.traversal_dims)
-        panels = self.render(pl_module, self._images, self._labels, self._prior_z, kl_per_dim,
+        panels = self.render(pl_module.model, self._images, self._labels, self._prior_z, kl_per_dim,
                              len(trainer.datamodule.class_names), self._dims, trainer.current_epoch)
         for logger in loggers:
             for tag, image in panels.items():
                 logger.experiment.add_image(tag, image, global_step=trainer.global_step)
 
-    def render(self, pl_module: L.LightningModule, images: Tensor, labels: Tensor, prior_z: Tensor,
+    def render(self, model: VAE, images: Tensor, labels: Tensor, prior_z: Tensor,
                kl_per_dim: Tensor, num_classes: int, dims: list[int], epoch: int) -> dict[str, Tensor]:
         """The three panels as (C, H, W) images keyed by TensorBoard tag; the traversal is drawn along `dims`."""
-        was_training = pl_module.training
-        pl_module.eval()
-        mu = decoding.encode_means(pl_module, images, labels)
-        reconstructions = decoding.decode(pl_module, mu, labels)
-        draws = max(1, len(prior_z) // num_classes) if pl_module.conditional else len(prior_z)
-        samples = decoding.prior_samples(pl_module, prior_z[:draws], range(num_classes))
+        was_training = model.training
+        model.eval()
+        mu = decoding.encode_means(model, images, labels)
+        reconstructions = decoding.decode(model, mu, labels)
+        draws = max(1, len(prior_z) // num_classes) if model.conditional else len(prior_z)
+        samples = decoding.prior_samples(model, prior_z[:draws], range(num_classes))
         offsets = torch.linspace(-self.traversal_range, self.traversal_range, self.traversal_steps)
-        traversal = decoding.traverse(pl_module, mu[0], dims, offsets, labels[0])
-        pl_module.train(was_training)
+        traversal = decoding.traverse(model, mu[0], dims, offsets, labels[0])
+        model.train(was_training)
         scale = self.display_scale
-        per_row = samples.shape[1] if pl_module.conditional else max(1, int(len(prior_z) ** 0.5))
+        per_row = samples.shape[1] if model.conditional else max(1, int(len(prior_z) ** 0.5))
         panels = {
             "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
             "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),

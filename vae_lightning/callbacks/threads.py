@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 
-THREADS_KEY = "vae_lightning_threads"
+from vae_lightning.runs.checkpoint_schema import THREADS_KEY
 
 
 class ThreadsInCheckpoints(L.Callback):

@@ -15,6 +15,7 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from torch import nn
 
 from vae_lightning.engine.precision import PrecisionChoice
 
@@ -28,10 +29,10 @@ SILENCED_LIGHTNING_INFO = re.compile(
     r"Restoring states from the checkpoint|Loaded model weights from)"
 )
 LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
-# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API, and that VAELitModule's own
-# (faster) batch transfer is used with a data module, which is the intent: nothing a user can act on.
-SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-                     r"You have overridden `transfer_batch_to_device` in `LightningModule`")
+# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
+SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+# The settings the start line names beside the latent size, with their papers' symbols.
+SETTING_SYMBOLS = {"beta": "β", "gamma": "γ", "k": "K"}
 # Evaluation terms the progress display and the start/closing lines show, in this order, with their labels.
 SHOWN_TERMS = {"loss": "loss", "neg_elbo": "−ELBO"}
 KL_DIMS_LISTED = 8
@@ -52,15 +53,17 @@ def silence_uninformative_messages() -> None:
         warnings.filterwarnings("ignore", message=message)
 
 
-def start_line(model: L.LightningModule, dataset: str, trainer: L.Trainer, run_dir: Path,
+def start_line(model: nn.Module, dataset: str, trainer: L.Trainer, run_dir: Path,
                precision: PrecisionChoice) -> str:
     """One line that says what is trained, on what, how, and where its outputs go."""
     h = model.hparams
+    described = [f"{h.latent_dim}-d latent"] if "latent_dim" in h else []
+    described += [f"{SETTING_SYMBOLS[key]}={h[key]:g}" for key in SETTING_SYMBOLS if key in h]
     parameters = sum(p.numel() for p in model.parameters())
     device = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
     epochs = (f"{trainer.max_steps} steps" if trainer.max_epochs == -1
               else f"{trainer.max_epochs} epoch{'s' * (trainer.max_epochs != 1)}")
-    return (f"Training {type(model).__name__} ({h.latent_dim}-d latent, β={h.beta:g}, {parameters / 1e6:.1f} M "
+    return (f"Training {type(model).__name__} ({', '.join([*described, f'{parameters / 1e6:.1f} M'])} "
             f"parameters) on {dataset}, {epochs}, {device}, precision {precision.describe()}. Run directory: {run_dir}")
 
 

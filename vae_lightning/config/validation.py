@@ -24,16 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from vae_lightning.config.analysis_config import analysis_config
-from vae_lightning.config.building import build, build_model, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.config.building import build, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.engine.module import build_engine
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import ConfigError
-
-
-@dataclasses.dataclass
-class OptimizerSchema:
-    name: str
-    lr: float
-    weight_decay: float
 
 
 @dataclasses.dataclass
@@ -72,13 +66,15 @@ _TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "tru
 
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key, its value and what is allowed; return quietly otherwise."""
-    groups = ("data", "model", "optimizer", "trainer", "logger", "callbacks")
+    groups = ("data", "model", "optimizer", "scheduler", "trainer", "logger", "callbacks")
     check_against_schema({key: cfg[key] for key in cfg if key not in groups}, RunSchema, prefix="")
-    check_against_schema(cfg.optimizer, OptimizerSchema, prefix="optimizer.")
+    # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
+    check_against_signature(cfg.optimizer, prefix="optimizer.")
+    if cfg.get("scheduler") is not None:
+        check_against_signature(cfg.scheduler, prefix="scheduler.")
     check_against_class(cfg.data, prefix="data.")
     check_against_class(cfg.model, prefix="model.", supplied_by_code=supplied_by_code)
     check_against_schema(cfg.trainer, TrainerSchema, prefix="trainer.", extra_keys_allowed=True)
-    # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
     check_against_signature(cfg.trainer, prefix="trainer.")
     check_against_signature(cfg.logger, prefix="logger.")
     for name, node in cfg.callbacks.items():
@@ -143,7 +139,7 @@ def check_against_signature(node: DictConfig, prefix: str) -> None:
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     for key in node:
-        if key != "_target_" and key not in parameters:
+        if key not in ("_target_", "_partial_") and key not in parameters:
             raise ConfigError(
                 f"{prefix}{key} is not an argument of {node._target_} (a misspelling?). See that class's "
                 "documentation for the arguments it takes."
@@ -218,8 +214,16 @@ def check_checkpoint_monitors(cfg: DictConfig) -> None:
 
 
 def check_values(cfg: DictConfig) -> None:
-    """Build the data module, the model and the trainer without data or output, so their own rules run now."""
-    build_model(cfg.model, cfg.optimizer, build(cfg.data))  # data modules know what models need before any read
+    """Build the data module, the model, its optimisers and the trainer without data or output, so their own rules
+    run now."""
+    engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), build(cfg.data))  # no data is read
+    try:
+        engine.configure_optimizers()
+    except (ValueError, TypeError) as error:
+        raise ConfigError(
+            f"The optimizer or scheduler settings were refused by torch: {str(error).splitlines()[0]}. Fix the "
+            "optimizer.<key> or scheduler.<key> named there (see conf/optimizer/ and conf/scheduler/)."
+        ) from error
     _check_trainer(cfg.trainer)
 
 

@@ -1,10 +1,13 @@
-from vae_lightning.models.beta_tcvae import BetaTCVAELitModule
-from vae_lightning.models.classifier import ClassifierVAELitModule
-from vae_lightning.models.conditional import ConditionalVAELitModule
-from vae_lightning.models.factor_vae import FactorVAELitModule
-from vae_lightning.models.nets.conv_vae import ConvVAE, VAEOutput
-from vae_lightning.models.objectives import gaussian_kl_per_dim
-from vae_lightning.models.vae import VAELitModule
+"""Models as plain `nn.Module`s on one contract (`contract.GenerativeModel`); the engine trains any of them."""
 
-__all__ = ["BetaTCVAELitModule", "ClassifierVAELitModule", "ConditionalVAELitModule", "ConvVAE",
-           "FactorVAELitModule", "VAELitModule", "VAEOutput", "gaussian_kl_per_dim"]
+from vae_lightning.models.beta_tcvae import BetaTCVAE
+from vae_lightning.models.beta_vae import BetaVAE
+from vae_lightning.models.classifier import ClassifierVAE
+from vae_lightning.models.conditional import ConditionalVAE
+from vae_lightning.models.contract import GenerativeModel, OptimisedLoss
+from vae_lightning.models.factor_vae import FactorVAE
+from vae_lightning.models.iwae import IWAE
+from vae_lightning.models.vae import VAE
+
+__all__ = ["VAE", "BetaTCVAE", "BetaVAE", "ClassifierVAE", "ConditionalVAE", "FactorVAE", "GenerativeModel", "IWAE",
+           "OptimisedLoss"]

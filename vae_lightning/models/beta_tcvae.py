@@ -12,15 +12,16 @@ import torch
 from torch import Tensor
 
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.contract import require
 from vae_lightning.models.total_correlation import TC_ESTIMATORS, decompose_kl
-from vae_lightning.models.vae import VAELitModule, require
+from vae_lightning.models.vae import VAE
 
 
-class BetaTCVAELitModule(VAELitModule):
+class BetaTCVAE(VAE):
     """Logs `mutual_info`, `total_correlation`, `dimwise_kl` (nats/image) and `dimwise_kl_per_dim` beside the ELBO."""
 
     term_descriptions: ClassVar[dict[str, str]] = {
-        **VAELitModule.term_descriptions,
+        **VAE.term_descriptions,
         "loss": "recon + α·MI + β·TC + γ·dimension-wise KL (nats/image)",
         "mutual_info": "index-code MI I(x; z), minibatch estimate (nats/image)",
         "total_correlation": "total correlation KL(q(z) ‖ Π q(z_d)), minibatch estimate (nats/image)",
@@ -28,33 +29,27 @@ class BetaTCVAELitModule(VAELitModule):
         "dimwise_kl_per_dim": "dimension-wise KL per latent dimension (nats/image)",
     }
 
-    def __init__(self, alpha: float = 1.0, gamma: float = 1.0, tc_estimator: str = "mss",
+    def __init__(self, beta: float = 6.0, alpha: float = 1.0, gamma: float = 1.0, tc_estimator: str = "mss",
                  **vae_settings: Any) -> None:
+        require(beta >= 0, "model.beta", beta, "the weight of the total correlation must be ≥ 0")
         require(alpha >= 0, "model.alpha", alpha, "the weight of the index-code MI must be ≥ 0")
         require(gamma >= 0, "model.gamma", gamma, "the weight of the dimension-wise KL must be ≥ 0")
         require(tc_estimator in TC_ESTIMATORS, "model.tc_estimator", tc_estimator,
                 "use 'mss' (minibatch-stratified sampling, recommended by Chen et al. 2018) or 'mws' "
                 "(minibatch-weighted sampling)")
-        require(vae_settings.get("kl_schedule", "constant") == "constant", "model.kl_schedule",
-                vae_settings.get("kl_schedule"), "β-TCVAE weights its own KL terms; use kl_schedule=constant")
-        super().__init__(**vae_settings)
+        super().__init__(beta=beta, alpha=alpha, gamma=gamma, tc_estimator=tc_estimator, **vae_settings)
         # N, the number of training images q(z) is averaged over; set when fitting starts, saved with the weights.
         self.register_buffer("dataset_size", torch.tensor(0, dtype=torch.long))
 
-    def on_fit_start(self) -> None:
-        datamodule = self.trainer.datamodule
-        if datamodule is None or not hasattr(datamodule, "num_images"):
-            raise ConfigError("model=beta_tcvae needs a vae_lightning data module (it reads the number of training "
-                              "images, N, for the aggregate posterior); train it through vae_lightning.train.")
-        self.dataset_size.fill_(datamodule.num_images("train"))
-        super().on_fit_start()
+    def fit_to_data(self, num_training_images: int) -> None:
+        self.dataset_size.fill_(num_training_images)
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
-        out = self(x, labels)
-        terms = self.vae_terms(out, x, step)
         if self.dataset_size.item() == 0:
             raise ConfigError("This β-TCVAE has not been fitted, so the number of training images N for its "
                               "aggregate posterior is unknown; train it with vae_lightning.train first.")
+        out = self(x, labels)
+        terms = self.elbo_terms(self.elbo_parts(out, x), x)
         parts = decompose_kl(out.z, out.mu, out.log_var, max(int(self.dataset_size), len(x)),
                              self.hparams.tc_estimator)
         h = self.hparams

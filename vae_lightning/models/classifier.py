@@ -11,16 +11,17 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from vae_lightning.data.base import HIDDEN_LABEL
+from vae_lightning.models.beta_vae import BetaVAE
+from vae_lightning.models.contract import require
 from vae_lightning.models.nets.conv_vae import ConvVAE
-from vae_lightning.models.vae import VAELitModule, require
 
 
-class ClassifierVAELitModule(VAELitModule):
+class ClassifierVAE(BetaVAE):
     """Adds `ce` (nats per labelled image) and `accuracy` (over labelled images) to the β-VAE terms."""
 
     needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape", "num_classes")
     term_descriptions: ClassVar[dict[str, str]] = {
-        **VAELitModule.term_descriptions,
+        **BetaVAE.term_descriptions,
         "loss": "β-VAE loss + α · cross-entropy (nats/image)",
         "ce": "classifier head cross-entropy (nats per labelled image)",
         "accuracy": "classifier head accuracy",
@@ -29,11 +30,11 @@ class ClassifierVAELitModule(VAELitModule):
     def __init__(self, num_classes: int = 10, alpha: float = 50.0, **vae_settings: Any) -> None:
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a classifier needs ≥ 2 classes")
         require(alpha >= 0, "model.alpha", alpha, "the weight of the cross-entropy must be ≥ 0")
-        super().__init__(**vae_settings)
+        super().__init__(num_classes=num_classes, alpha=alpha, **vae_settings)
 
-    def build_vae(self) -> ConvVAE:
+    def build_network(self, condition_dim: int = 0) -> ConvVAE:
         self.classifier = nn.Linear(self.hparams.latent_dim, self.hparams.num_classes)
-        return super().build_vae()
+        return super().build_network(condition_dim)
 
     def classify(self, mu: Tensor) -> Tensor:
         """Class logits (B, num_classes) from posterior means."""
@@ -41,7 +42,7 @@ class ClassifierVAELitModule(VAELitModule):
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         out = self(x, labels)
-        terms = self.vae_terms(out, x, step)
+        terms = self.beta_vae_terms(out, x, step)
         labeled = labels != HIDDEN_LABEL
         logits = self.classify(out.mu)
         per_image = F.cross_entropy(logits, labels.clamp(min=0), reduction="none") * labeled

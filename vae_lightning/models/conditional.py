@@ -9,12 +9,13 @@ from typing import Any, ClassVar
 from torch import Tensor
 
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.beta_vae import BetaVAE
+from vae_lightning.models.contract import require
 from vae_lightning.models.nets.conditioning import CONDITIONINGS, make_condition
 from vae_lightning.models.nets.conv_vae import ConvVAE
-from vae_lightning.models.vae import VAELitModule, require
 
 
-class ConditionalVAELitModule(VAELitModule):
+class ConditionalVAE(BetaVAE):
     """A β-VAE whose encoder and decoder both see the label; every β-VAE setting applies unchanged."""
 
     needs_from_data: ClassVar[tuple[str, ...]] = ("image_shape", "num_classes")
@@ -24,13 +25,13 @@ class ConditionalVAELitModule(VAELitModule):
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a conditional VAE needs ≥ 2 classes")
         require(conditioning in CONDITIONINGS, "model.conditioning", conditioning, f"use one of {CONDITIONINGS}")
         require(embedding_dim >= 1, "model.embedding_dim", embedding_dim, "it must be ≥ 1")
-        super().__init__(**vae_settings)
+        super().__init__(num_classes=num_classes, conditioning=conditioning, embedding_dim=embedding_dim,
+                         **vae_settings)
 
-    def build_vae(self) -> ConvVAE:
+    def build_network(self, condition_dim: int = 0) -> ConvVAE:
         h = self.hparams
         self.condition_encoder = make_condition(h.conditioning, h.num_classes, h.embedding_dim)
-        return ConvVAE(tuple(h.image_shape), h.latent_dim, h.channels, h.kernel_size, h.hidden_dim,
-                       condition_dim=self.condition_encoder.dim, output_channels=self.decoder_channels)
+        return super().build_network(condition_dim=self.condition_encoder.dim)
 
     @property
     def conditional(self) -> bool:

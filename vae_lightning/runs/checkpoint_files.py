@@ -7,10 +7,9 @@ from typing import Any
 
 import torch
 
-from vae_lightning.callbacks.threads import THREADS_KEY
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.nets.conv_vae import derived_channels
-from vae_lightning.models.vae import CLASSES_KEY
+from vae_lightning.runs.checkpoint_schema import CLASSES_KEY, THREADS_KEY, as_current_format
 from vae_lightning.runs.keys import RELOCATABLE_DATA_KEYS
 
 
@@ -41,7 +40,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             "is truncated or damaged. Use another checkpoint of the run, e.g. checkpoints/last.ckpt."
         ) from error
     state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state, dict) or not any(key.startswith("vae.") for key in state):
+    if not isinstance(state, dict) or not any(key.startswith(("model.", "vae.")) for key in state):
         raise CheckpointError(
             f"{path} is a PyTorch file but not a vae_lightning checkpoint (no VAE weights under 'state_dict'). "
             "Pass a .ckpt written by vae_lightning.train."
@@ -51,7 +50,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
 def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict[str, Any]) -> None:
     """Raise when the checkpoint's architecture differs from the configured one, naming the keys to change."""
-    saved = _with_channels(checkpoint.get("hyper_parameters", {}))
+    saved = _with_channels(as_current_format(checkpoint, path)["hyper_parameters"]["model"])
     hparams = _with_channels(hparams)
     architecture = ("image_shape", "latent_dim", "channels", "kernel_size", "hidden_dim", "likelihood", "learn_sigma",
                     "num_mixtures")
@@ -84,7 +83,7 @@ def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_class: st
             f"would continue it with {threads}; on the CPU the thread count changes the floating-point results, so "
             f"the continued run would not match an uninterrupted one. Rerun with threads={saved_threads}."
         )
-    saved_model = checkpoint.get("hyper_parameters", {})
+    saved_model = as_current_format(checkpoint, path)["hyper_parameters"]["model"]
     saved_data = checkpoint.get("datamodule_hyper_parameters", {})
     differing = [f"model.{key}: run {saved_model[key]!r} vs command {value!r}" for key, value in model_hparams.items()
                  if key in saved_model and list_or_value(saved_model[key]) != list_or_value(value)]

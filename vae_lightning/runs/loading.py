@@ -10,15 +10,17 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
+from hydra.errors import ConfigCompositionException, InstantiationException
 from lightning import LightningDataModule
 
-from vae_lightning.config.building import constructor_parameters
+from vae_lightning.config.building import build, constructor_parameters
 from vae_lightning.errors import CheckpointError, ConfigError
+from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.nets.sub_pixel import use_sub_pixel_outputs
-from vae_lightning.models.vae import CLASSES_KEY, VAELitModule
 from vae_lightning.runs.checkpoint_files import load_checkpoint
+from vae_lightning.runs.checkpoint_schema import CLASSES_KEY, as_current_format
 from vae_lightning.runs.directory import tensorboard_dir
-from vae_lightning.runs.trusted_classes import recorded_class
+from vae_lightning.runs.trusted_classes import recorded_class, trusted_class
 
 CHECKPOINT_CHOICES = ("best", "last")
 
@@ -68,13 +70,17 @@ def _pick_checkpoint(run_dir: Path, which: str) -> Path:
     )
 
 
-def restore_model(checkpoint: dict[str, Any], path: Path, trusted_packages: Sequence[str] = ()) -> VAELitModule:
-    """The trained VAE, built from its saved hyper-parameters and weights, laid out for evaluation."""
-    model_class = _saved_class(checkpoint, "model", VAELitModule, "VAELitModule", path, trusted_packages)
+def restore_model(checkpoint: dict[str, Any], path: Path, trusted_packages: Sequence[str] = ()) -> GenerativeModel:
+    """The trained model, built from its saved settings and weights, laid out for evaluation."""
+    checkpoint = as_current_format(checkpoint, path)
+    settings = checkpoint["hyper_parameters"]["model"]
+    trusted_class(settings.get("_target_", ""), GenerativeModel, trusted_packages, path)
+    check_nested_targets(settings, trusted_packages, path)
     try:
-        model = model_class(**checkpoint["hyper_parameters"])
-        model.load_state_dict(checkpoint["state_dict"])
-    except (KeyError, TypeError, RuntimeError) as error:
+        model = build(settings)
+        model.load_state_dict({key.removeprefix("model."): value for key, value in checkpoint["state_dict"].items()
+                               if key.startswith("model.")})
+    except (KeyError, TypeError, RuntimeError, ConfigCompositionException, InstantiationException) as error:
         raise CheckpointError(
             f"Checkpoint {path} does not match this version of vae_lightning ({type(error).__name__}: "
             f"{str(error).splitlines()[0]}). Analyse it with the version that trained it, or retrain."
@@ -82,7 +88,17 @@ def restore_model(checkpoint: dict[str, Any], path: Path, trusted_packages: Sequ
     return for_evaluation(model)
 
 
-def for_evaluation(model: VAELitModule) -> VAELitModule:
+def check_nested_targets(node: Any, trusted_packages: Sequence[str], path: Path) -> None:
+    """Every `_target_` inside a model's settings (an optimiser of its own, a sub-network) names a torch.optim class
+    or a class of a trusted package: building the model calls it."""
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        if isinstance(child, dict) and "_target_" in child and not str(child["_target_"]).startswith("torch.optim."):
+            trusted_class(str(child["_target_"]), object, trusted_packages, path)
+        check_nested_targets(child, trusted_packages, path)
+
+
+def for_evaluation(model: GenerativeModel) -> GenerativeModel:
     """`model` in eval mode, laid out for evaluation (IWAE, encoding, decoding), which is almost all convolutions:
     weights in channels-last layout, where oneDNN (CPU) and cuDNN (tensor cores) run them 1.4–1.7× faster, and the
     decoder's few-channel output layer in its sub-pixel form (`models.sub_pixel`). Not for further training: the
@@ -131,7 +147,7 @@ class OpenedRun(NamedTuple):
     """A run ready to analyse: where its results go, its model in eval mode on the device, its data set up."""
 
     target: AnalysisTarget
-    model: VAELitModule
+    model: GenerativeModel
     datamodule: LightningDataModule
 
 

@@ -13,11 +13,8 @@ from vae_lightning.errors import CheckpointError
 
 PACKAGE = "vae_lightning"
 
-# Checkpoints written before import paths were recorded name their classes only.
+# Checkpoints written before import paths were recorded name their data-module classes only.
 RECORDED_BY_NAME = {
-    "VAELitModule": "vae_lightning.models.vae.VAELitModule",
-    "ConditionalVAELitModule": "vae_lightning.models.conditional.ConditionalVAELitModule",
-    "ClassifierVAELitModule": "vae_lightning.models.classifier.ClassifierVAELitModule",
     "ImageDataModule": "vae_lightning.data.mnist_family.MNISTFamilyDataModule",
     "MultiDomainDataModule": "vae_lightning.data.multidomain.MultiDomainDataModule",
     "ImageFolderDataModule": "vae_lightning.data.image_folder.ImageFolderDataModule",
@@ -27,7 +24,12 @@ RECORDED_BY_NAME = {
 
 def recorded_class(recorded: str, base: type, trusted_packages: Sequence[str], checkpoint: Path) -> type:
     """The class a checkpoint names, imported only from this package or a trusted one, and a subclass of `base`."""
-    path = RECORDED_BY_NAME.get(recorded, recorded)
+    return trusted_class(RECORDED_BY_NAME.get(recorded, recorded), base, trusted_packages, checkpoint)
+
+
+def trusted_class(path: str, base: type, trusted_packages: Sequence[str], checkpoint: Path) -> type:
+    """The class at import path `path`, imported only from this package or a trusted one, and a subclass of
+    `base`."""
     module_name, _, class_name = path.rpartition(".")
     top_level = module_name.partition(".")[0]
     trusted = (PACKAGE, *trusted_packages)
