@@ -17,7 +17,7 @@ from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from vae_lightning.data import MNISTFamilyDataModule
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 
 
 def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0,
@@ -55,7 +55,13 @@ def benchmark_trainer(log_dir: str, callbacks: list[L.Callback], **limits: Any) 
                      callbacks=callbacks, accelerator="cpu", devices=1, **limits)
 
 
-def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:
+def bare_model(lr: float = 1e-3, **settings: Any) -> tuple[BetaVAE, torch.optim.Optimizer]:
+    """The default model with the default optimiser (Adam, conf/optimizer/adam.yaml) and no framework around it."""
+    model = BetaVAE(**settings)
+    return model, torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def bare_step(model: BetaVAE, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:
     """One optimiser step on the β = 1 negative ELBO with no framework around it; returns the loss."""
     loss = model.objective(x, None, None)["neg_elbo"]
     optimizer.zero_grad(set_to_none=True)
@@ -66,7 +72,7 @@ def bare_step(model: VAELitModule, optimizer: torch.optim.Optimizer, x: Tensor) 
 
 def training_flops_per_image(batch_size: int, image_shape: tuple[int, int, int] = (1, 28, 28)) -> float:
     """Forward + backward FLOPs of one training step of the default model per image, by PyTorch's FLOP counter."""
-    model = VAELitModule(image_shape=image_shape)
+    model = BetaVAE(image_shape=image_shape)
     with FlopCounterMode(display=False) as counter:
         model.objective(torch.rand(batch_size, *image_shape), None, None)["neg_elbo"].backward()
     return counter.get_total_flops() / batch_size

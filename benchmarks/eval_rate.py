@@ -27,7 +27,7 @@ from vae_lightning.analysis.likelihood import iwae_log_likelihood
 from vae_lightning.analysis.likelihood_numbers import bfloat16_check
 from vae_lightning.data.base import as_float_images
 from vae_lightning.engine.precision import cpu_bf16_flags
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 from vae_lightning.runs.loading import for_evaluation, open_run
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
@@ -66,16 +66,16 @@ def main() -> None:
         _, model, datamodule = open_run(args.run, "cpu", root=args.data_root, download=False)
         images = datamodule.split("test").images
     else:
-        model, images = for_evaluation(VAELitModule()), ready_datamodule(args.data_root, 128).split("test").images
+        model, images = for_evaluation(BetaVAE()), ready_datamodule(args.data_root, 128).split("test").images
     images = as_float_images(images[: max(args.images, args.encode_batch, args.check_images)])
     iwae_images, encode_images = images[: args.images], images[: args.encode_batch]
     settings = OmegaConf.create({"num_samples": args.num_samples, "batch_size": 100})
 
-    def iwae(on: VAELitModule = model) -> None:
+    def iwae(on: BetaVAE = model) -> None:
         iwae_log_likelihood(on, iwae_images, args.num_samples, settings.batch_size, torch.Generator().manual_seed(0))
 
     # The same network with its layers as trained: the work is counted on it, and it is the baseline of the layout
-    as_trained = VAELitModule(**model.hparams).eval()
+    as_trained = BetaVAE(**model.hparams).eval()
 
     def encode() -> None:
         with torch.no_grad():

@@ -13,9 +13,7 @@ import resource
 import sys
 
 import torch
-from baseline import bare_step
-
-from vae_lightning.models import VAELitModule
+from baseline import bare_model, bare_step
 
 
 def peak_rss_mib() -> float:
@@ -26,8 +24,7 @@ def peak_rss_mib() -> float:
 
 def peak_after_steps(batch_size: int, steps: int, image_shape: tuple[int, int, int]) -> float:
     """Peak RSS in MiB after `steps` training steps of a fresh default model at `batch_size`."""
-    model = VAELitModule(image_shape=image_shape)
-    optimizer = model.configure_optimizers()
+    model, optimizer = bare_model(image_shape=image_shape)
     x = torch.rand(batch_size, *image_shape)
     for _ in range(steps):
         bare_step(model, optimizer, x)

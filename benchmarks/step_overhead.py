@@ -33,14 +33,14 @@ from typing import Any
 
 import lightning as L
 import torch
-from baseline import StepClock, ready_datamodule
+from baseline import StepClock, bare_model, ready_datamodule
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
 from vae_lightning.data import MNISTFamilyDataModule
-from vae_lightning.engine.batch_hooks import skip_empty_batch_hooks
+from vae_lightning.engine.module import engine_for
 from vae_lightning.engine.precision import AUTO, BF16, choose_precision, cpu_bf16_flags
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.train import training_callbacks
 
@@ -88,8 +88,7 @@ def bare_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any]
                precision: str, clock: Callable[[], float] = time.process_time) -> list[float]:
     """`clock` (CPU time) at the start of each step of the bare loop, and once after the last."""
     torch.manual_seed(seed)
-    model = VAELitModule(**model_settings)
-    optimizer = model.configure_optimizers()
+    model, optimizer = bare_model(**model_settings)
     times = []
     while len(times) < steps:
         for x, _labels in datamodule.train_dataloader():
@@ -117,13 +116,13 @@ def lightning_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str,
                     log_dir: str, precision: str, clock: Callable[[], float] = time.process_time) -> list[float]:
     """`clock` (CPU time) at the start of each step of the training CLI's Lightning path (validation off)."""
     L.seed_everything(seed, verbose=False)
-    step_clock = skip_empty_batch_hooks(StepClock(clock), L.Callback)
+    step_clock = StepClock(clock)
     trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=10, max_steps=steps, precision=precision,
                         log_every_n_steps=50, limit_val_batches=0, enable_model_summary=False,
                         logger=TensorBoardLogger(log_dir, name="tensorboard", version="", default_hp_metric=False),
                         plugins=[AtomicCheckpointIO()], default_root_dir=log_dir,
                         callbacks=[step_clock, *cli_callbacks(log_dir, datamodule.num_images("val"))])
-    trainer.fit(VAELitModule(**model_settings), datamodule=datamodule)
+    trainer.fit(engine_for(BetaVAE, **model_settings), datamodule=datamodule)
     return step_clock.times
 
 

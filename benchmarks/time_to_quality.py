@@ -5,8 +5,8 @@ Both paths start from the same seed, the same initial weights and the same batch
 loader), so they train the same model and differ only in the time around each step:
 
   (a) bare       a hand-written PyTorch loop (`baseline.bare_step`)
-  (b) lightning  VAELitModule + MNISTFamilyDataModule + Lightning Trainer with TensorBoard logging (validation and
-                 checkpoints off, as in train_throughput.py)
+  (b) lightning  TrainingEngine(BetaVAE) + MNISTFamilyDataModule + Lightning Trainer with TensorBoard logging
+                 (validation and checkpoints off, as in train_throughput.py)
 
 The evaluation draws its noise from its own fixed seed and is left out of the reported training seconds.
 
@@ -22,12 +22,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from baseline import bare_step, benchmark_trainer, ready_datamodule
+from baseline import bare_model, bare_step, benchmark_trainer, ready_datamodule
 from omegaconf import OmegaConf
 
 import vae_lightning
 from vae_lightning.data import MNISTFamilyDataModule
-from vae_lightning.models import VAELitModule
+from vae_lightning.engine.module import TrainingEngine, engine_for
+from vae_lightning.models import BetaVAE
 
 PATHS = ("bare", "lightning")
 # The training CLI's learning rate, so that by default this measures what `python -m vae_lightning.train` runs.
@@ -59,7 +60,7 @@ class QualityClock:
         self.started = time.perf_counter()
         self.paused = 0.0
 
-    def end_of_epoch(self, model: VAELitModule) -> bool:
+    def end_of_epoch(self, model: BetaVAE) -> bool:
         """Evaluate, record and return whether the threshold is reached."""
         trained = time.perf_counter() - self.started - self.paused
         evaluation_started = time.perf_counter()
@@ -77,7 +78,7 @@ class QualityClock:
 
 
 @torch.no_grad()
-def test_neg_elbo(model: VAELitModule, datamodule: MNISTFamilyDataModule, seed: int) -> float:
+def test_neg_elbo(model: BetaVAE, datamodule: MNISTFamilyDataModule, seed: int) -> float:
     """Mean −ELBO with β = 1 over the test split, in nats per image; its noise comes from `seed` and the training
     random stream is left as it was, so evaluating does not change what is trained next."""
     was_training = model.training
@@ -99,8 +100,7 @@ def datamodule_for(args: argparse.Namespace) -> MNISTFamilyDataModule:
 def warm_up(args: argparse.Namespace, steps: int = 20) -> None:
     """A few throwaway steps, so that whichever path runs first does not pay the process's first-use costs."""
     datamodule = datamodule_for(args)
-    model = VAELitModule(lr=args.lr)
-    optimizer = model.configure_optimizers()
+    model, optimizer = bare_model(lr=args.lr)
     for _, (x, _labels) in zip(range(steps), datamodule.train_dataloader(), strict=False):
         bare_step(model, optimizer, x)
     test_neg_elbo(model, datamodule, args.seed)
@@ -109,8 +109,7 @@ def warm_up(args: argparse.Namespace, steps: int = 20) -> None:
 def bare_run(args: argparse.Namespace) -> Curve:
     datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
-    model = VAELitModule(lr=args.lr)
-    optimizer = model.configure_optimizers()
+    model, optimizer = bare_model(lr=args.lr)
     clock = QualityClock("bare", datamodule, args.threshold, args.seed)
     for _ in range(args.max_epochs):
         for x, _labels in datamodule.train_dataloader():
@@ -126,15 +125,15 @@ class StopAtQuality(L.Callback):
     def __init__(self, clock: QualityClock) -> None:
         self.clock = clock
 
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: VAELitModule) -> None:
-        if self.clock.end_of_epoch(pl_module):
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: TrainingEngine) -> None:
+        if self.clock.end_of_epoch(pl_module.model):
             trainer.should_stop = True
 
 
 def lightning_run(args: argparse.Namespace, precision: str = "32-true", name: str = "lightning") -> Curve:
     datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
-    model = VAELitModule(lr=args.lr)
+    model = engine_for(BetaVAE, lr=args.lr)
     with tempfile.TemporaryDirectory() as log_dir:
         trainer = benchmark_trainer(log_dir, [], max_epochs=args.max_epochs, precision=precision)
         clock = QualityClock(name, datamodule, args.threshold, args.seed)  # starts timing: after the set-up

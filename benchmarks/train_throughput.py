@@ -5,7 +5,7 @@ that image size gets) for a fixed number of steps in each of these ways, interle
 so all of them see the same machine state:
 
   (a) bare   a hand-written PyTorch loop over in-memory tensors (the floor any framework is measured against)
-  (b) ours   VAELitModule + MNISTFamilyDataModule(loader="tensor") + Lightning Trainer with TensorBoard logging
+  (b) ours   TrainingEngine(BetaVAE) + MNISTFamilyDataModule(loader="tensor") + Lightning Trainer, TensorBoard logging
   (c) tv     the same Lightning path fed by torchvision's per-sample DataLoader (loader="torchvision"; FashionMNIST)
   (d) bf16   (b) with Trainer(precision="bf16-mixed"): bfloat16 autocast (with --bf16)
 
@@ -29,6 +29,7 @@ import lightning as L
 import torch
 from baseline import (
     StepClock,
+    bare_model,
     bare_step,
     benchmark_trainer,
     matmul_gflops,
@@ -37,7 +38,8 @@ from baseline import (
 )
 
 from vae_lightning.data import DSpritesDataModule, InMemoryDataModule
-from vae_lightning.models import VAELitModule
+from vae_lightning.engine.module import engine_for
+from vae_lightning.models import BetaVAE
 
 
 def window_rates(times: list[float], batch_size: int, warmup: int, window: int) -> list[float]:
@@ -50,8 +52,7 @@ def window_rates(times: list[float], batch_size: int, warmup: int, window: int) 
 def bare_loop(datamodule: InMemoryDataModule, steps: int, seed: int) -> list[float]:
     """Step times of the same model and objective with no framework around it, batches cut from in-memory tensors."""
     torch.manual_seed(seed)
-    model = VAELitModule(image_shape=datamodule.image_shape)
-    optimizer = model.configure_optimizers()
+    model, optimizer = bare_model(image_shape=datamodule.image_shape)
     images = datamodule.split("train").images
     batch_size = datamodule.hparams.batch_size
     order = torch.randperm(len(images))
@@ -69,7 +70,7 @@ def lightning_path(datamodule: InMemoryDataModule, steps: int, seed: int, log_di
     L.seed_everything(seed, verbose=False)
     clock = StepClock()
     trainer = benchmark_trainer(log_dir, [clock], max_steps=steps, precision=precision)
-    trainer.fit(VAELitModule(image_shape=datamodule.image_shape), datamodule=datamodule)
+    trainer.fit(engine_for(BetaVAE, image_shape=list(datamodule.image_shape)), datamodule=datamodule)
     return clock.times
 
 

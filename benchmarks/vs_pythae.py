@@ -1,11 +1,11 @@
 """Side by side with pythae: the same convolutional VAE trained by pythae's `TrainingPipeline` and by vae_lightning,
 interleaved in one process, and the wall time each needs to reach the same test −ELBO.
 
-  pythae  the encoder and decoder networks of `VAELitModule()` (`ConvEncoder`, `ConvDecoder`) wrapped as pythae's
+  pythae  the encoder and decoder networks of `BetaVAE()` (`ConvEncoder`, `ConvDecoder`) wrapped as pythae's
           BaseEncoder / BaseDecoder, trained by `pythae.models.VAE` (reconstruction_loss="bce", 32-d latent) through
           `TrainingPipeline` with `BaseTrainerConfig` (same lr, batch size, epochs, seed; no_cuda). pythae trains
           in float32 on a CPU (its `amp` is CUDA-only and off for BCE).
-  ours    `VAELitModule()` + `MNISTFamilyDataModule` + Lightning Trainer (`time_to_quality.lightning_run`) at the
+  ours    `BetaVAE()` in the engine, `MNISTFamilyDataModule`, Lightning Trainer (`time_to_quality.lightning_run`) at the
           project's default precision, `trainer.precision=auto` (bf16-mixed where the CPU has bfloat16 units), or
           at `--precision`.
 
@@ -49,7 +49,7 @@ from torch import Tensor
 
 from vae_lightning.data.base import as_float_images
 from vae_lightning.engine.precision import PrecisionChoice, choose_precision
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 from vae_lightning.models.nets.conv_vae import ConvDecoder, ConvEncoder
 
 
@@ -88,7 +88,7 @@ def pythae_run(args: argparse.Namespace) -> PythaeRun:
     datamodule = datamodule_for(args)
     train_images = as_float_images(datamodule.split("train").images)
     L.seed_everything(args.seed, verbose=False)
-    ours = VAELitModule(lr=args.lr)  # built here only for its initial weights and, afterwards, its evaluation
+    ours = BetaVAE()  # built here only for its initial weights and, afterwards, its evaluation
     model = VAE(VAEConfig(input_dim=tuple(datamodule.image_shape), latent_dim=ours.hparams.latent_dim,
                           reconstruction_loss="bce"),
                 encoder=PythaeEncoder(ours.vae.encoder), decoder=PythaeDecoder(ours.vae.decoder))

@@ -176,3 +176,14 @@ def _container(node: DictConfig) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     """Tuples as lists, so what the data supplies is stored as YAML and JSON store it."""
     return list(value) if isinstance(value, tuple) else value
+
+
+# The default optimiser node (conf/optimizer/adam.yaml), for engines built in Python rather than from config.
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3, "weight_decay": 0.0}
+
+
+def engine_for(model: type[GenerativeModel], lr: float = 1e-3, **settings: Any) -> TrainingEngine:
+    """An engine training `model(**settings)` with Adam at `lr`: the Python counterpart of
+    `python -m vae_lightning.train model=... optimizer.lr=...`, for scripts, notebooks and benchmarks."""
+    return TrainingEngine(model={"_target_": import_path(model), **settings},
+                          optimizer={**DEFAULT_OPTIMIZER, "lr": lr})
