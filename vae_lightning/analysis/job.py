@@ -15,6 +15,7 @@ from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
+from vae_lightning.errors import ConfigError
 from vae_lightning.models.vae import VAE
 from vae_lightning.runs.atomic import write_json_atomic
 from vae_lightning.runs.checkpoint_schema import import_path
@@ -26,6 +27,12 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     target, model, datamodule = open_run(
         cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
         eval_batch_size=cfg.data.eval_batch_size, download=False)
+    if not isinstance(model, VAE):
+        raise ConfigError(
+            f"{target.checkpoint_path} holds a {type(model).__name__}, which has no encoder: `analyze` studies the "
+            "latent space of a VAE (a subclass of vae_lightning.models.VAE). Its samples are in the run's "
+            "TensorBoard (images/samples)."
+        )
     target.output_dir.mkdir(parents=True, exist_ok=True)
     precision = choose_evaluation_precision(cfg.precision, model.device)
     print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "

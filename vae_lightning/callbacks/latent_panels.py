@@ -10,11 +10,13 @@ from vae_lightning.analysis.grids import display_grid
 from vae_lightning.analysis.plots import figure_to_image_tensor, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.vae import VAE
 
 
 class LatentPanels(L.Callback):
-    """Logs reconstructions, prior samples and a latent traversal of the most active dimensions.
+    """Logs reconstructions, prior samples and a latent traversal of the most active dimensions (for a model
+    without an encoder, its samples only).
 
     The validation images, the prior draws and the traversal's rows (the most active dimensions by KL after the
     first validation epoch) are fixed at the first epoch, so a change between panels is a change in the model, not
@@ -50,21 +52,41 @@ class LatentPanels(L.Callback):
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
             return
-        kl_per_dim = pl_module.per_dimension_terms("val")["kl_per_dim"].cpu()  # on every process: a reduction
+        model = pl_module.model
+        kl_per_dim = pl_module.per_dimension_terms("val").get("kl_per_dim")  # on every process: a reduction
         loggers = [lg for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
         if not loggers or not trainer.is_global_zero:
             return
+        if not isinstance(model, VAE):  # a model without an encoder (a GAN, a diffusion model): its samples only
+            panels = {"images/samples": self.samples_panel(model)} if hasattr(model, "sample") else {}
+            self._log(loggers, panels, trainer.global_step)
+            return
+        kl_per_dim = kl_per_dim.cpu()
         if self._images is None:
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
             generator = torch.Generator().manual_seed(self.seed)
             self._prior_z = torch.randn(self.num_samples, pl_module.model.hparams.latent_dim, generator=generator)
         if self._dims is None:
             self._dims = most_active_dims(kl_per_dim, self.traversal_dims)
-        panels = self.render(pl_module.model, self._images, self._labels, self._prior_z, kl_per_dim,
+        panels = self.render(model, self._images, self._labels, self._prior_z, kl_per_dim,
                              len(trainer.datamodule.class_names), self._dims, trainer.current_epoch)
+        self._log(loggers, panels, trainer.global_step)
+
+    @staticmethod
+    def _log(loggers: list[TensorBoardLogger], panels: dict[str, Tensor], step: int) -> None:
         for logger in loggers:
             for tag, image in panels.items():
-                logger.experiment.add_image(tag, image, global_step=trainer.global_step)
+                logger.experiment.add_image(tag, image, global_step=step)
+
+    def samples_panel(self, model: GenerativeModel) -> Tensor:
+        """`num_samples` draws from the same seed at every epoch, as a grid."""
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            samples = model.sample(self.num_samples, generator=torch.Generator().manual_seed(self.seed)).cpu()
+        model.train(was_training)
+        return display_grid(samples.float().clamp(0, 1), nrow=max(1, int(len(samples) ** 0.5)),
+                            scale=self.display_scale)
 
     def render(self, model: VAE, images: Tensor, labels: Tensor, prior_z: Tensor,
                kl_per_dim: Tensor, num_classes: int, dims: list[int], epoch: int) -> dict[str, Tensor]:

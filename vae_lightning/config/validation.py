@@ -28,6 +28,7 @@ from vae_lightning.config.building import build, constructor_parameters, model_c
 from vae_lightning.engine.module import build_engine
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.vae import VAE
 
 
 @dataclasses.dataclass
@@ -171,6 +172,11 @@ def check_run_settings(cfg: DictConfig) -> None:
     if cfg.threads is not None and cfg.threads < 1:
         raise ConfigError(
             f"threads={cfg.threads} is not allowed: it must be null (torch's default, all cores) or an integer ≥ 1."
+        )
+    if cfg.analyze and not issubclass(model_class(cfg.model), VAE):
+        raise ConfigError(
+            f"analyze=true analyses a VAE's latent space, and model {cfg.model._target_} has no encoder (it is not a "
+            "subclass of vae_lightning.models.VAE). Drop analyze=true; the model's samples are in TensorBoard."
         )
     check_analysis_overrides(cfg.analysis)
 
