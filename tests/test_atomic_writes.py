@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from vae_lightning.runs.atomic import write_json_atomic
+from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO  # what the Trainer saves checkpoints with
 
 KILLS_PER_KIND = 20

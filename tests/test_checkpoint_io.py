@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from tests.fault_injection import FullDiskCheckpointIO
+from vae_lightning import atomic_files as atomic
+from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
 from vae_lightning.callbacks import RunCheckpoint
 from vae_lightning.errors import StorageError
-from vae_lightning.runs import atomic
-from vae_lightning.runs.atomic import remove_stale_temporaries, write_json_atomic
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 
 CHECKPOINT = {"epoch": 3, "state_dict": {"vae.w": torch.arange(10.0)}}

@@ -2,7 +2,8 @@
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from vae_lightning.cli.commands import hydra_path, quote_existing_paths
+from vae_lightning.cli.commands import quote_existing_paths
+from vae_lightning.runs.commands import hydra_path
 
 
 def _parsed_value(argument: str) -> str:

@@ -10,8 +10,8 @@ from tests.test_config_check import _compose
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.metrics import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
-from vae_lightning.config.building import constructor_parameters
 from vae_lightning.config.validation import validate_train_config
+from vae_lightning.engine.building import constructor_parameters
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
 from vae_lightning.models.nets.conv_vae import derived_channels

@@ -16,7 +16,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
-from vae_lightning.cli.commands import hydra_path, run_cli
+from vae_lightning.cli.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
@@ -32,6 +32,7 @@ from vae_lightning.reporting.images import (
 from vae_lightning.reporting.missing_analyses import analyse_missing
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
+from vae_lightning.runs.commands import hydra_path
 
 
 def report(cfg: DictConfig) -> tuple[Path, str]:

@@ -23,14 +23,15 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
-from vae_lightning.analysis.job import analyze
+from vae_lightning.analysis.job import analysis_config, analyze
+from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
-from vae_lightning.cli.commands import resume_command, run_cli
+from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.console import closing_summary, progress_display, start_line
 from vae_lightning.cli.console_copy import console_copied_to
-from vae_lightning.config.analysis_config import analysis_config
-from vae_lightning.config.building import build
 from vae_lightning.config.validation import validate_train_config
+from vae_lightning.engine.building import build
+from vae_lightning.engine.checkpoint_schema import check_resumable, import_path
 from vae_lightning.engine.module import TrainingEngine, build_engine
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
@@ -40,10 +41,9 @@ from vae_lightning.errors import (
     TrainingDivergedError,
     VAELightningError,
 )
-from vae_lightning.runs.atomic import remove_stale_temporaries, write_json_atomic
 from vae_lightning.runs.checkpoint_files import check_compatible, check_same_run, load_checkpoint
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
-from vae_lightning.runs.checkpoint_schema import check_resumable, import_path
+from vae_lightning.runs.commands import resume_command
 from vae_lightning.runs.directory import (
     CHECKPOINT_DIR,
     FAILURE_FILE,

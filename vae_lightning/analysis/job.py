@@ -3,6 +3,8 @@
 run it."""
 
 import dataclasses
+from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +16,11 @@ from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
+from vae_lightning.atomic_files import write_json_atomic
+from vae_lightning.engine.checkpoint_schema import import_path
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.vae import VAE
-from vae_lightning.runs.atomic import write_json_atomic
-from vae_lightning.runs.checkpoint_schema import import_path
 from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 
@@ -63,3 +65,14 @@ def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, targe
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
         writer.add_text("analysis/summary", render_analysis_summary(metrics))
     return metrics
+
+
+def analysis_config(run: str | Path, overrides: Sequence[str] = ()) -> DictConfig:
+    """analyze.yaml's settings for `run` with dotted `overrides`, for callers other than the CLI (train, report).
+
+    Read as plain OmegaConf rather than through Hydra's compose, which cannot be called inside another Hydra app.
+    """
+    cfg = OmegaConf.create(resources.files("vae_lightning.conf").joinpath("analyze.yaml").read_text())
+    for key in ("defaults", "hydra"):
+        cfg.pop(key)
+    return OmegaConf.merge(cfg, OmegaConf.from_dotlist([f"run={run}", *overrides]))

@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from vae_lightning.runs.checkpoint_schema import THREADS_KEY
+from vae_lightning.engine.checkpoint_schema import THREADS_KEY
 
 
 class ThreadsInCheckpoints(L.Callback):

@@ -23,8 +23,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.config.analysis_config import analysis_config
-from vae_lightning.config.building import build, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.analysis.job import analysis_config
+from vae_lightning.engine.building import build, constructor_parameters, model_class, supplied_by_code
 from vae_lightning.engine.module import build_engine
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import ConfigError

@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.errors import DataError
-from vae_lightning.runs.atomic import write_atomic
 
 log = logging.getLogger("vae_lightning.data")
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.data.base import NAME_RULE, InMemoryDataModule, InMemoryImages, as_float_images, is_int
 from vae_lightning.data.dsprites_render import (
     FACTOR_NAMES,
@@ -42,7 +43,6 @@ from vae_lightning.data.dsprites_render import (
 from vae_lightning.data.factors import FactorSpace
 from vae_lightning.data.mnist_family import MNIST_FAMILY_RULES, resolve_cache_dir
 from vae_lightning.errors import ConfigError, DataError
-from vae_lightning.runs.atomic import write_atomic
 
 log = logging.getLogger("vae_lightning.data")
 

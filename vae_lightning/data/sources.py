@@ -19,9 +19,9 @@ from typing import BinaryIO
 import torch
 from torchvision.datasets import MNIST, FashionMNIST
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.data.idx import encode_idx_header, read_idx_pair
 from vae_lightning.errors import DataError
-from vae_lightning.runs.atomic import write_atomic
 
 log = logging.getLogger("vae_lightning.data")
 

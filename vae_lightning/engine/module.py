@@ -18,11 +18,11 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
-from vae_lightning.config.building import build, model_class
+from vae_lightning.engine.building import build, model_class
+from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, FORMAT_KEY, FORMAT_VERSION, import_path
 from vae_lightning.engine.per_dim_mean import PerDimensionMean
 from vae_lightning.errors import ConfigError, TrainingDivergedError
 from vae_lightning.models.contract import GenerativeModel
-from vae_lightning.runs.checkpoint_schema import CLASSES_KEY, FORMAT_KEY, FORMAT_VERSION, import_path
 
 
 class TrainingEngine(L.LightningModule):

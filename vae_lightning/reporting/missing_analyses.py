@@ -2,8 +2,7 @@
 
 from omegaconf import DictConfig
 
-from vae_lightning.analysis.job import analyze
-from vae_lightning.config.analysis_config import analysis_config
+from vae_lightning.analysis.job import analysis_config, analyze
 from vae_lightning.errors import VAELightningError
 from vae_lightning.reporting.collect import FINISHED, Run
 

@@ -14,8 +14,8 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from vae_lightning.cli import commands
-from vae_lightning.cli.commands import hydra_path, shell_command
+from vae_lightning.runs import commands
+from vae_lightning.runs.commands import hydra_path, shell_command
 
 MULTIRUN_FILE = "multirun.yaml"
 # The keys every report lays out along its axes; any other swept key makes a separate "setting" (a line per value).

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
+from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, THREADS_KEY, as_current_format
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.nets.conv_vae import derived_channels
-from vae_lightning.runs.checkpoint_schema import CLASSES_KEY, THREADS_KEY, as_current_format
 from vae_lightning.runs.keys import RELOCATABLE_DATA_KEYS
 
 

@@ -10,8 +10,8 @@ from typing import Any, BinaryIO
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.errors import StorageError
-from vae_lightning.runs.atomic import write_atomic
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -10,8 +10,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.errors import CheckpointError, VAELightningError
-from vae_lightning.runs.atomic import write_json_atomic
 from vae_lightning.runs.checkpoint_files import load_checkpoint
 
 METRICS_FILE = "metrics.json"

@@ -13,12 +13,12 @@ import torch
 from hydra.errors import ConfigCompositionException, InstantiationException
 from lightning import LightningDataModule
 
-from vae_lightning.config.building import build, constructor_parameters
+from vae_lightning.engine.building import build, constructor_parameters
+from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, as_current_format
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.nets.sub_pixel import use_sub_pixel_outputs
 from vae_lightning.runs.checkpoint_files import load_checkpoint
-from vae_lightning.runs.checkpoint_schema import CLASSES_KEY, as_current_format
 from vae_lightning.runs.directory import tensorboard_dir
 from vae_lightning.runs.trusted_classes import recorded_class, trusted_class
 
