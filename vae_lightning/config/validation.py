@@ -223,6 +223,14 @@ def check_values(cfg: DictConfig) -> None:
     """Build the data module, the model, its optimisers and the trainer without data or output, so their own rules
     run now."""
     engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), build(cfg.data))  # no data is read
+    lightning_loop_only = [key for key in ("gradient_clip_val", "accumulate_grad_batches")
+                           if cfg.trainer.get(key) not in (None, 0, 1)]
+    if lightning_loop_only and not engine.automatic_optimization:
+        raise ConfigError(
+            f"trainer.{lightning_loop_only[0]} applies to a model with one optimised loss, which trains through "
+            f"Lightning's own loop; {cfg.model._target_} optimises {len(engine.optimised_terms)} "
+            f"({', '.join(engine.optimised_terms)}), each stepped by the engine. Drop +trainer.{lightning_loop_only[0]}."
+        )
     try:
         engine.configure_optimizers()
     except (ValueError, TypeError) as error:
