@@ -229,7 +229,8 @@ def check_values(cfg: DictConfig) -> None:
         raise ConfigError(
             f"trainer.{lightning_loop_only[0]} applies to a model with one optimised loss, which trains through "
             f"Lightning's own loop; {cfg.model._target_} optimises {len(engine.optimised_terms)} "
-            f"({', '.join(engine.optimised_terms)}), each stepped by the engine. Drop +trainer.{lightning_loop_only[0]}."
+            f"({', '.join(engine.optimised_terms)}), each stepped by the engine. Drop "
+            f"+trainer.{lightning_loop_only[0]}."
         )
     try:
         engine.configure_optimizers()
