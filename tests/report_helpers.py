@@ -93,3 +93,14 @@ def hparams_dashboard(logdir: Path) -> dict[str, dict[str, Any]]:
 
 def _value(value: Any) -> Any:
     return getattr(value, value.WhichOneof("kind"))
+
+
+def make_run_with_model(folder: Path, model: dict[str, Any], seed: int, overrides: list[str], **numbers: Any) -> Path:
+    """A run as make_run leaves it whose config's model settings are `model` (and a 4-d latent): a FactorVAE's γ, or a
+    model with no β at all."""
+    make_run(folder, beta=0.0, seed=seed, overrides=overrides, **numbers)
+    config_path = folder / ".hydra" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text())
+    config["model"] = {**model, "latent_dim": 4}
+    config_path.write_text(yaml.safe_dump(config))
+    return folder

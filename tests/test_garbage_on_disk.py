@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from tests.conftest import run_cli
 from tests.report_helpers import make_run
 from vae_lightning.cli.run_guard import RunGuard
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import FAILED, FINISHED, collect
 
 GARBAGE = {
@@ -31,7 +32,7 @@ def _damaged_sweep(root):
 
 
 def test_each_damaged_file_makes_only_its_point_failed(tmp_path):
-    runs = {run.path.name: run for run in collect(_damaged_sweep(tmp_path)).runs}
+    runs = {run.path.name: run for run in collect(_damaged_sweep(tmp_path), SweepAxis("model.beta")).runs}
     assert runs["good"].status == FINISHED
     for index, name in enumerate(GARBAGE):
         run = runs[f"point{index}"]

@@ -17,9 +17,10 @@ from tests.report_helpers import copy_run_as_beta, hparams_dashboard, make_run, 
 from vae_lightning.analysis.plots import CARD_WIDTH_PX
 from vae_lightning.models.likelihoods import describe, make_likelihood
 from vae_lightning.reporting import hparams
-from vae_lightning.reporting.aggregate import by_beta
+from vae_lightning.reporting.aggregate import by_axis
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import SweepError, collect
-from vae_lightning.reporting.figures import metrics_vs_beta
+from vae_lightning.reporting.figures import metrics_vs_axis
 from vae_lightning.reporting.sweep_points import SweepOverrides, expand_points, rerun_sweep_command
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import active_smoothness, markdown_table, table_rows
@@ -35,6 +36,7 @@ PICTURES = ("rate_distortion", "metrics_vs_beta", "traversals_by_beta", "samples
 POINTS = [(0.5, 0), (0.5, 1), (4.0, 0), (4.0, 1), (8.0, 0)]
 ANALYSED = [(0.5, 0), (4.0, 0)]
 STATUSES = ["finished", "unfinished", "finished", "failed", "finished"]
+BETA = SweepAxis("model.beta")
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -220,14 +222,14 @@ def test_whole_numbers_in_the_summary_are_integers_and_an_unchanged_column_says_
     analysis = {"active_units": {"count": 4}}
     make_run(tmp_path / "a", beta=1, seed=0, analysis=analysis)
     make_run(tmp_path / "b", beta=4, seed=0, neg_elbo=90.0, kl=20.0, analysis=analysis)
-    summary = render_sweep_summary(collect(tmp_path), table_rows(collect(tmp_path)))
+    summary = render_sweep_summary(collect(tmp_path, BETA), table_rows(collect(tmp_path, BETA)))
     assert "active units unchanged at 4." in summary and "from 4.0" not in summary
 
 
 def test_the_active_units_axis_has_whole_number_ticks(tmp_path):
     for name, beta, count in (("a", 1, 3), ("b", 2, 4), ("c", 4, 5)):
         make_run(tmp_path / name, beta=beta, seed=0, analysis={"active_units": {"count": count}})
-    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {})
+    figure = metrics_vs_axis(table_rows(collect(tmp_path, BETA)), BETA, {})
     figure.canvas.draw()
     axes = next(ax for ax in figure.axes if ax.get_title() == "active units")
     ticks = [tick for tick in axes.get_yticks() if axes.get_ylim()[0] <= tick <= axes.get_ylim()[1]]
@@ -237,7 +239,7 @@ def test_the_active_units_axis_has_whole_number_ticks(tmp_path):
 def test_metrics_against_beta_for_a_card_are_one_column_of_panels(tmp_path):
     for name, beta in (("a", 1), ("b", 4)):
         make_run(tmp_path / name, beta=beta, seed=0)
-    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {}, columns=1)
+    figure = metrics_vs_axis(table_rows(collect(tmp_path, BETA)), BETA, {}, columns=1)
     panels = [ax for ax in figure.axes if ax.get_visible()]
     assert len(panels) > 3 and len({ax.get_subplotspec().colspan.start for ax in panels}) == 1
 
@@ -248,7 +250,7 @@ def test_settings_share_one_legend_below_the_panels_and_no_empty_panel_shows(tmp
         for beta in (1, 4):
             overrides = [f"model.beta={beta}", f"model={model}"]
             make_run(tmp_path / f"{model},{beta}", beta=beta, seed=0, overrides=overrides)
-    figure = metrics_vs_beta(table_rows(collect(tmp_path)), {}, columns=3)
+    figure = metrics_vs_axis(table_rows(collect(tmp_path, BETA)), BETA, {}, columns=3)
     assert [text.get_text() for text in figure.legends[0].get_texts()] == ["model=beta_tcvae", "model=conv_vae"]
     assert len(figure.legends) == 1 and not [ax for ax in figure.axes if ax.get_legend() is not None]
     assert all(ax.get_title() for ax in figure.axes if ax.get_visible())
@@ -263,14 +265,14 @@ def test_a_sweep_path_that_does_not_exist_is_one_clear_error(tmp_path):
 def test_a_folder_without_runs_is_refused_with_what_is_expected(tmp_path):
     (tmp_path / "notes").mkdir()
     with pytest.raises(SweepError, match="holds no runs: none of its sub-folders has a .hydra/config.yaml"):
-        collect(tmp_path)
+        collect(tmp_path, BETA)
 
 
 def test_status_comes_from_metrics_json_then_failure_json_else_unfinished(tmp_path):
     make_run(tmp_path / "a", beta=1, seed=0, status="finished")
     make_run(tmp_path / "b", beta=2, seed=0, status="failed")
     make_run(tmp_path / "c", beta=4, seed=0, status="unfinished")
-    runs = {run.path.name: run for run in collect(tmp_path).runs}
+    runs = {run.path.name: run for run in collect(tmp_path, BETA).runs}
     assert {name: run.status for name, run in runs.items()} == {"a": "finished", "b": "failed", "c": "unfinished"}
     assert runs["b"].error == "FloatingPointError: the loss became NaN at step 3"
 
@@ -279,8 +281,8 @@ def test_missing_points_are_matched_by_value_not_by_folder_name(tmp_path):
     write_multirun_yaml(tmp_path, ["model.beta=0.5,4", "seed=range(2)", "trainer.max_epochs=2"])
     make_run(tmp_path / "0", beta=0.5, seed=0, overrides=["model.beta=0.5", "seed=0", "trainer.max_epochs=2"])
     make_run(tmp_path / "1", beta=4.0, seed=1, overrides=["model.beta=4.0", "seed=1", "trainer.max_epochs=2"])
-    sweep = collect(tmp_path)
-    missing = sorted((run.beta, run.seed, run.overrides[0]) for run in sweep.runs if run.status == "missing")
+    sweep = collect(tmp_path, BETA)
+    missing = sorted((run.axis_value, run.seed, run.overrides[0]) for run in sweep.runs if run.status == "missing")
     assert missing == [(0.5, 1, "model.beta=0.5"), (4.0, 0, "model.beta=4")]
     assert sweep.rerun_command.startswith(f"python -m vae_lightning.train -m hydra.sweep.dir={tmp_path} ")
     summary = render_sweep_summary(sweep, table_rows(sweep))
@@ -290,7 +292,7 @@ def test_missing_points_are_matched_by_value_not_by_folder_name(tmp_path):
 def test_a_sweep_that_cannot_be_enumerated_lists_no_missing_points(tmp_path):
     write_multirun_yaml(tmp_path, ["model.beta=interval(0.5,4)"])
     make_run(tmp_path / "0", beta=1.0, seed=0)
-    sweep = collect(tmp_path)
+    sweep = collect(tmp_path, BETA)
     assert [run.status for run in sweep.runs] == ["finished"] and not sweep.points_known
     assert expand_points(["model.beta=interval(0.5,4)"]) is None
 
@@ -324,9 +326,9 @@ def test_rerun_command_keeps_layout_overrides_and_quotes_for_the_shell(tmp_path)
 
 def test_a_single_run_folder_gives_a_one_row_report(tmp_path):
     run_dir = make_run(tmp_path / "run", beta=2, seed=3, status="failed")
-    sweep = collect(run_dir)
+    sweep = collect(run_dir, BETA)
     rows = table_rows(sweep)
-    assert [(row["beta"], row["seed"], row["status"], row["run_dir"]) for row in rows] == [(2, 3, "failed", ".")]
+    assert [(row["axis_value"], row["seed"], row["status"], row["run_dir"]) for row in rows] == [(2, 3, "failed", ".")]
     assert sweep.rerun_command == f"python -m vae_lightning.train hydra.run.dir={run_dir} model.beta=2 seed=3"
 
 
@@ -339,12 +341,12 @@ def test_rows_sort_by_beta_then_seed_and_aggregate_only_finished_runs(tmp_path):
         ("e", 0.5, 2, "finished", 110.0),
     ]:
         make_run(tmp_path / name, beta=beta, seed=seed, status=status, neg_elbo=neg_elbo)
-    rows = table_rows(collect(tmp_path))
-    assert [(row["beta"], row["seed"]) for row in rows] == [(0.5, 0), (0.5, 1), (0.5, 2), (4, 0), (4, 1)]
-    spreads = by_beta(rows, "neg_elbo")
+    rows = table_rows(collect(tmp_path, BETA))
+    assert [(row["axis_value"], row["seed"]) for row in rows] == [(0.5, 0), (0.5, 1), (0.5, 2), (4, 0), (4, 1)]
+    spreads = by_axis(rows, "neg_elbo")
     assert spreads[0.5] == (105.0, pytest.approx(statistics.stdev([100.0, 110.0])), 2)
     assert spreads[4] == (85.0, pytest.approx(statistics.stdev([80.0, 90.0])), 2)
-    markdown = markdown_table(rows).splitlines()
+    markdown = markdown_table(rows, BETA).splitlines()
     assert markdown[3] == "| 0.5 | 1 | failed |  |  |  |  |  |  |  |  |  | d |"
 
 
@@ -364,7 +366,7 @@ def test_summary_reads_trends_and_says_how_to_fill_missing_analysis(tmp_path):
     make_run(tmp_path / "a", beta=1, seed=0, analysis=analysis)
     make_run(tmp_path / "b", beta=2, seed=0, analysis={**analysis, "active_units": {"count": 1}})
     make_run(tmp_path / "c", beta=4, seed=0, neg_elbo=90.0, kl=20.0)
-    sweep = collect(tmp_path)
+    sweep = collect(tmp_path, BETA)
     summary = render_sweep_summary(sweep, table_rows(sweep))
     assert "Lowest test negative ELBO: β = 4 (mean of 1 seed): 90.00 nats/image." in summary
     assert (
@@ -397,7 +399,7 @@ def test_summary_gives_mean_and_sd_over_seeds_and_names_a_reconstruction_loss(tm
         metrics = json.loads((run / "metrics.json").read_text())
         metrics["likelihood"] = describe(make_likelihood("bernoulli"), data_is_binary=False)
         (run / "metrics.json").write_text(json.dumps(metrics))
-    sweep = collect(tmp_path)
+    sweep = collect(tmp_path, BETA)
     summary = render_sweep_summary(sweep, table_rows(sweep))
     assert f"Lowest test negative ELBO: β = 4 (mean ± sd of 2 seeds): 92.00 ± {math.sqrt(8):.2f} nats/image." in summary
     assert "reconstruction loss, not a likelihood" in summary
@@ -412,7 +414,7 @@ def test_sweeps_of_several_commands_in_one_folder_are_told_apart_by_what_differs
                      overrides=[f"model={model}", "model.beta=4", f"seed={seed}"])
         make_run(tmp_path / f"factor,{seed}", beta=1, seed=seed,
                  overrides=["model=factor_vae", "model.gamma=40", f"seed={seed}", f"threads={seed + 1}"])
-    settings = {run.path.name: run.setting for run in collect(tmp_path).runs}
+    settings = {run.path.name: run.setting for run in collect(tmp_path, BETA).runs}
     assert settings == {"vae,0": "model=conv_vae", "vae,1": "model=conv_vae", "tc,0": "model=beta_tcvae",
                         "tc,1": "model=beta_tcvae", "factor,0": "model=factor_vae model.gamma=40",
                         "factor,1": "model=factor_vae model.gamma=40"}

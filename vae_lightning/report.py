@@ -1,8 +1,9 @@
-"""Report a β sweep: collect its runs, analyse those not analysed yet, and write the table, the plots against β, the
-side-by-side pictures and a summary to `<sweep>/report/`, with TensorBoard images there (one TensorBoard run, named
-`report`) and an HParams session in each finished run.
+"""Report a sweep along its axis (`report.axis`, β by default): collect its runs, analyse those not analysed yet, and
+write the table, the plots against the axis, the side-by-side pictures and a summary to `<sweep>/report/`, with
+TensorBoard images there (one TensorBoard run, named `report`) and an HParams session in each finished run.
 
     python -m vae_lightning.report sweep=outputs/multirun/2026-11-25/10-00-00
+    python -m vae_lightning.report sweep=<a FactorVAE γ sweep> report.axis=model.gamma
 """
 
 import shutil
@@ -18,9 +19,10 @@ import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
-from vae_lightning.reporting.aggregate import write_by_beta_csv
+from vae_lightning.reporting.aggregate import write_by_axis_csv
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
-from vae_lightning.reporting.figures import metrics_vs_beta, rate_distortion
+from vae_lightning.reporting.figures import metrics_vs_axis, rate_distortion
 from vae_lightning.reporting.hparams import write_sessions
 from vae_lightning.reporting.images import (
     decode_run,
@@ -43,7 +45,8 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
             "sweep=outputs/multirun/2026-01-31/12-00-00."
         )
     refuse_single_run(Path(str(cfg.sweep)))
-    sweep = collect(str(cfg.sweep))
+    sweep = collect(str(cfg.sweep), SweepAxis(cfg.report.axis))
+    axis = sweep.axis
     if cfg.analyze_missing:
         analyse_missing(sweep.runs, cfg)
     rows = table_rows(sweep)
@@ -51,9 +54,9 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     if output_dir.exists():
         shutil.rmtree(output_dir)  # rewritten as a whole: no picture or TensorBoard event from an earlier report stays
     output_dir.mkdir()
-    write_csv(rows, output_dir / "runs.csv")
-    (output_dir / "runs.md").write_text(markdown_table(rows))
-    write_by_beta_csv(rows, output_dir / "by_beta.csv")
+    write_csv(rows, output_dir / "runs.csv", axis)
+    (output_dir / "runs.md").write_text(markdown_table(rows, axis))
+    write_by_axis_csv(rows, output_dir / f"by_{axis.name}.csv", axis)
     write_sessions(sweep, cfg.hparams.file_suffix, cfg.hparams.exclude)
     with SummaryWriter(str(output_dir)) as writer:
         terms = model_terms(sweep)
@@ -80,24 +83,27 @@ def refuse_single_run(path: Path) -> None:
 
 def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str], cfg: DictConfig,
                  publish: Publisher) -> list[str]:
-    """The plots of the numbers, then the pictures decoded by one finished run of each β; returns the runs left out
-    of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the rest."""
-    publish("rate_distortion", rate_distortion(rows))
-    publish("metrics_vs_beta", metrics_vs_beta(rows, terms), card=metrics_vs_beta(rows, terms, columns=1))
+    """The plots of the numbers, then the pictures decoded by one finished run of each axis value; returns the runs
+    left out of the pictures, with why (a deleted checkpoint, data not found), so that one of them does not sink the
+    rest. Files are named after the axis: metrics_vs_beta.png, traversals_by_beta.png for a β sweep."""
+    axis = sweep.axis
+    publish("rate_distortion", rate_distortion(rows, axis))
+    publish(f"metrics_vs_{axis.name}", metrics_vs_axis(rows, axis, terms),
+            card=metrics_vs_axis(rows, axis, terms, columns=1))
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     decoded, left_out = [], []
     for run in representative_runs(sweep.runs):
         print(f"Decoding traversals, samples and reconstructions with {run.name} …", flush=True)
         try:
-            decoded.append(decode_run(run, offsets, cfg))
+            decoded.append(decode_run(run, axis, offsets, cfg))
         except VAELightningError as error:
             left_out.append(f"`{run.name}`: {error}")
             print(f"Left out of the pictures: {run.name}: {error}", flush=True)
     if decoded:
         side_by_side, stacked = traversal_comparison(decoded, offsets)
-        publish("traversals_by_beta", side_by_side, card=stacked)
-        publish("samples_by_beta", samples_strips(decoded))
-        publish("reconstructions_by_beta", reconstruction_strips(decoded))
+        publish(f"traversals_by_{axis.name}", side_by_side, card=stacked)
+        publish(f"samples_by_{axis.name}", samples_strips(decoded, axis))
+        publish(f"reconstructions_by_{axis.name}", reconstruction_strips(decoded))
     return left_out
 
 

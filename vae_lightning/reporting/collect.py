@@ -8,8 +8,9 @@ from typing import Any
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from vae_lightning.errors import VAELightningError
+from vae_lightning.errors import ConfigError, VAELightningError
 from vae_lightning.reporting import sweep_points
+from vae_lightning.reporting.axis import SweepAxis, is_number
 from vae_lightning.runs.directory import FAILURE_FILE, METRICS_FILE, read_json_record
 from vae_lightning.runs.keys import NOT_POINT_KEYS
 
@@ -27,8 +28,8 @@ class Run:
 
     status: str
     overrides: list[str]
-    setting: str = ""  # the point's swept values other than β and seed, e.g. "data.labeled_fraction=0.1"
-    beta: float | None = None
+    setting: str = ""  # the point's swept values other than the axis and seed, e.g. "data.labeled_fraction=0.1"
+    axis_value: float | None = None  # the run's value of the sweep's axis (report.axis), e.g. its β
     seed: int | None = None
     path: Path | None = None
     config: DictConfig | None = None
@@ -45,6 +46,7 @@ class Run:
 @dataclasses.dataclass
 class Sweep:
     root: Path
+    axis: SweepAxis
     runs: list[Run]
     rerun_command: str | None
     points_known: bool  # False when the sweep's overrides cannot be enumerated, so missing points are not listed
@@ -54,24 +56,27 @@ class Sweep:
         return [run for run in self.runs if run.status == FINISHED]
 
 
-def collect(path: str | Path) -> Sweep:
-    """Every run under `path` (a multirun folder, or one run folder), plus the sweep's points without a folder."""
+def collect(path: str | Path, axis: SweepAxis) -> Sweep:
+    """Every run under `path` (a multirun folder, or one run folder), plus the sweep's points without a folder, each
+    placed on `axis` by its saved config; a run without a number for the axis is refused."""
     root = Path(path).expanduser().resolve()
     run_dirs = find_run_dirs(root)
-    runs = [read_run(run_dir) for run_dir in run_dirs]
+    runs = [read_run(run_dir, axis) for run_dir in run_dirs]
     overrides = sweep_points.read_sweep_overrides(root)
+    keys = [] if overrides is None else sweep_points.swept_keys(overrides.task)
+    _check_axis_values(runs, axis, keys)
     if overrides is None:
-        return Sweep(root, runs, _single_rerun_command(runs), points_known=True)
+        return Sweep(root, axis, runs, _single_rerun_command(runs), points_known=True)
     expanded = sweep_points.expand_points(overrides.task)
-    keys = sweep_points.swept_keys(overrides.task)
-    missing = [] if expanded is None else _missing_runs(expanded, keys, runs)
+    missing = [] if expanded is None else _missing_runs(expanded, keys, runs, axis)
     runs += missing
-    setting_keys = [key for key in varying_keys(runs, keys) if key not in sweep_points.BETA_AND_SEED]
+    setting_keys = [key for key in varying_keys(runs, keys) if key not in (axis.key, "seed")]
     for run in runs:
         run.setting = sweep_points.setting_of(run.overrides, setting_keys)
     needs_rerun = any(run.status != FINISHED for run in runs)
     return Sweep(
         root,
+        axis,
         runs,
         sweep_points.rerun_sweep_command(root, overrides) if needs_rerun else None,
         points_known=expanded is not None,
@@ -117,10 +122,10 @@ def find_run_dirs(root: Path) -> list[Path]:
     return run_dirs
 
 
-def read_run(run_dir: Path) -> Run:
-    """A run's config and status: finished (metrics.json), failed (failure.json), or unfinished (neither). A file
-    that cannot be read makes the run failed, with the file named as its error, so one damaged folder never stops
-    the report of the others."""
+def read_run(run_dir: Path, axis: SweepAxis) -> Run:
+    """A run's config, its value of `axis` and its status: finished (metrics.json), failed (failure.json), or
+    unfinished (neither). A file that cannot be read makes the run failed, with the file named as its error, so one
+    damaged folder never stops the report of the others."""
     overrides_path = run_dir / ".hydra" / "overrides.yaml"
     try:
         config = OmegaConf.load(run_dir / ".hydra" / "config.yaml")
@@ -134,7 +139,7 @@ def read_run(run_dir: Path) -> Run:
     run = Run(
         status=UNFINISHED,
         overrides=overrides,
-        beta=OmegaConf.select(config, "model.beta"),
+        axis_value=axis.value_in(config),
         seed=OmegaConf.select(config, "seed"),
         path=run_dir,
         config=config,
@@ -158,20 +163,43 @@ def is_run_dir(folder: Path) -> bool:
     return (folder / ".hydra" / "config.yaml").is_file()
 
 
-def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run]) -> list[Run]:
-    """The points no run folder answers; β and seed come from the point, or from a sibling when not swept."""
+def _check_axis_values(runs: list[Run], axis: SweepAxis, swept: list[str]) -> None:
+    """Refuse, before anything is analysed or written, a sweep whose runs do not all have a number for `axis` in
+    their saved config, naming the first such run and the keys the sweep does vary (`swept` and the runs' overrides)
+    that would do as the axis. Runs whose config cannot be read are failed already and have no value."""
+    readable = [run for run in runs if run.config is not None]
+    lacking = [run for run in readable if not is_number(run.axis_value)]
+    if not lacking:
+        return
+    run = lacking[0]
+    others = f" (and {len(lacking) - 1} other run{'s' * (len(lacking) != 2)})" if len(lacking) > 1 else ""
+    found = f"no {axis.key}" if run.axis_value is None else f"{axis.key}={run.axis_value!r}, not a number,"
+    candidates = [key for key in varying_keys(readable, swept) if key not in (axis.key, "seed")
+                  and all(is_number(OmegaConf.select(other.config, key, default=None)) for other in readable)]
+    fix = (f"Pass the key the sweep varies: report.axis={candidates[0]} (the numbers that vary across its runs: "
+           f"{', '.join(candidates)})." if candidates else
+           "No other number varies across its runs: pass report.axis=<the config key the sweep varied>.")
+    raise ConfigError(
+        f"report.axis={axis.key}, but run {run.path}{others} has {found} in its saved config (.hydra/config.yaml): "
+        f"the report lays every run out along report.axis by that value. {fix}"
+    )
+
+
+def _missing_runs(expanded: list[list[str]], keys: list[str], runs: list[Run], axis: SweepAxis) -> list[Run]:
+    """The points no run folder answers; having no saved config, their axis value and seed come from the point's
+    overrides, or from a sibling's config when not swept."""
     present = {sweep_points.point_values(run.overrides, keys) for run in runs}
     sibling = next((run.config for run in runs if run.config is not None), OmegaConf.create())
     missing = []
     for overrides in expanded:
         if sweep_points.point_values(overrides, keys) in present:
             continue
-        beta, seed = (sweep_points.override_value(overrides, key) for key in ("model.beta", "seed"))
+        value, seed = (sweep_points.override_value(overrides, key) for key in (axis.key, "seed"))
         missing.append(
             Run(
                 status=MISSING,
                 overrides=overrides,
-                beta=beta if beta is not None else OmegaConf.select(sibling, "model.beta"),
+                axis_value=value if value is not None else axis.value_in(sibling),
                 seed=int(seed) if seed is not None else OmegaConf.select(sibling, "seed"),
             )
         )

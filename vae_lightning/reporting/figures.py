@@ -1,7 +1,8 @@
-"""Plots of the sweep's numbers against β: the rate–distortion curve and one panel per metric.
+"""Plots of the sweep's numbers against its axis (β, or any `report.axis`): the rate–distortion curve and one panel
+per metric.
 
-Each point is the mean over a β's finished seeds, with the seeds' standard deviation as error bars; each setting (the
-other swept values, e.g. data.labeled_fraction) is its own line.
+Each point is the mean over an axis value's finished seeds, with the seeds' standard deviation as error bars; each
+setting (the other swept values, e.g. data.labeled_fraction) is its own line.
 """
 
 import textwrap
@@ -12,7 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from vae_lightning.analysis.factor_scores import HEADLINES
-from vae_lightning.reporting.aggregate import Spread, by_beta, settings
+from vae_lightning.reporting.aggregate import Spread, by_axis, settings
+from vae_lightning.reporting.axis import SweepAxis
 
 PANELS = {
     "neg_elbo": "negative ELBO (nats/image)",
@@ -30,24 +32,26 @@ PANELS = {
 COUNTS = ("active_units",)
 
 
-def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
-    """KL (x) against reconstruction (y), one labelled point per β: where each β sits on the trade-off."""
+def rate_distortion(rows: list[dict[str, Any]], axis: SweepAxis) -> Figure:
+    """KL (x) against reconstruction (y), one point per axis value, labelled `β = 4`: where each sits on the
+    trade-off."""
     figure = Figure(figsize=(6.5, 5))
     ax = figure.subplots()
     for setting in settings(rows):
-        kl, recon = by_beta(rows, "kl", setting), by_beta(rows, "recon", setting)
-        betas = [beta for beta in kl if beta in recon]
+        kl, recon = by_axis(rows, "kl", setting), by_axis(rows, "recon", setting)
+        points = [point for point in kl if point in recon]
         ax.errorbar(
-            [kl[b].mean for b in betas],
-            [recon[b].mean for b in betas],
-            xerr=[kl[b].std for b in betas],
-            yerr=[recon[b].std for b in betas],
+            [kl[p].mean for p in points],
+            [recon[p].mean for p in points],
+            xerr=[kl[p].std for p in points],
+            yerr=[recon[p].std for p in points],
             fmt="o-",
             capsize=3,
             label=setting or None,
         )
-        for beta in betas:
-            ax.annotate(f"β = {beta:g}", (kl[beta].mean, recon[beta].mean), textcoords="offset points", xytext=(6, 6))
+        for point in points:
+            ax.annotate(f"{axis.label} = {point:g}", (kl[point].mean, recon[point].mean), textcoords="offset points",
+                        xytext=(6, 6))
     _legend_if_settings(ax, rows)
     ax.set_xlabel(PANELS["kl"])
     ax.set_ylabel(PANELS["recon"])
@@ -55,36 +59,39 @@ def rate_distortion(rows: list[dict[str, Any]]) -> Figure:
     return figure
 
 
-def metrics_vs_beta(rows: list[dict[str, Any]], model_terms: dict[str, str], columns: int = 4) -> Figure:
-    """One panel per metric against β on a log₂ axis, then one per term of the models' own objectives
-    (`model_terms`, name → description), in rows of `columns` panels (one for a TensorBoard card); a panel without
-    values says so (no analysis, or no active dimension to measure smoothness on)."""
+def metrics_vs_axis(rows: list[dict[str, Any]], axis: SweepAxis, model_terms: dict[str, str],
+                    columns: int = 4) -> Figure:
+    """One panel per metric against the axis, then one per term of the models' own objectives (`model_terms`, name →
+    description), in rows of `columns` panels (one for a TensorBoard card); a panel without values says so (no
+    analysis, or no active dimension to measure smoothness on). The axis is log₂ when every value is positive (β and
+    γ sweeps are geometric), else linear, so that a sweep from 0 (γ = 0 is the plain VAE) keeps its first point."""
     panels = {column: label for column, label in {**PANELS, **model_terms}.items()
-              if column not in HEADLINES or by_beta(rows, column)}
+              if column not in HEADLINES or by_axis(rows, column)}
+    log_scale = all(row["axis_value"] > 0 for row in rows if row["axis_value"] is not None)
     panel_rows = -(-len(panels) // columns)
     figure = Figure(figsize=(4 * columns, 3.5 * panel_rows + 0.5), layout="constrained")
     axes = list(figure.subplots(panel_rows, columns, squeeze=False).flat)
     for ax, (column, label) in zip(axes, panels.items(), strict=False):
         for setting in settings(rows):
-            _errorbar_panel(ax, by_beta(rows, column, setting), setting)
+            _errorbar_panel(ax, by_axis(rows, column, setting), setting)
         ax.set_title(textwrap.fill(label, 44), fontsize=10)  # a model term's description can be long
         if column in COUNTS:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        if not by_beta(rows, column):
+        if log_scale:
+            ax.set_xscale("log", base=2)
+        ax.set_xlabel(axis.label)
+        if not by_axis(rows, column):
             ax.text(0.5, 0.5, "no values", ha="center", va="center", transform=ax.transAxes)
     for ax in axes[len(panels):]:
         ax.set_visible(False)
     _one_legend_for_all_panels(figure, axes[: len(panels)], rows, columns)
-    figure.suptitle("Test metrics against β: mean over seeds ± std")
+    figure.suptitle(f"Test metrics against {axis.label}: mean over seeds ± std")
     return figure
 
 
 def _errorbar_panel(ax: Axes, spreads: dict[float, Spread], setting: str) -> None:
-    betas = list(spreads)
-    ax.errorbar(betas, [s.mean for s in spreads.values()], yerr=[s.std for s in spreads.values()], fmt="o-",
+    ax.errorbar(list(spreads), [s.mean for s in spreads.values()], yerr=[s.std for s in spreads.values()], fmt="o-",
                 capsize=3, label=setting or None)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("β")
 
 
 def _one_legend_for_all_panels(figure: Figure, axes: list[Axes], rows: list[dict[str, Any]], columns: int) -> None:

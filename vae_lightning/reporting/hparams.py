@@ -1,5 +1,6 @@
 """TensorBoard's HParams dashboard for a sweep: one session per finished run, beside the run's own event files, so
-`tensorboard --logdir <sweep>` compares the runs by β with no further setup and no extra run per point.
+`tensorboard --logdir <sweep>` compares the runs by the sweep's axis (β) with no further setup and no extra run per
+point.
 
 Each session is one event file named by a fixed suffix, replaced on every report, so reporting again never adds a
 second session for the same run.
@@ -15,14 +16,15 @@ from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
 from vae_lightning.reporting.table import COLUMNS, model_terms, run_row
 from vae_lightning.runs.directory import tensorboard_dir
 
 METRICS = ("neg_elbo", "recon", "kl", "iwae", "active_units", "linear_probe", "monotonicity", "step_change")
 METRIC_TAG_PREFIX = "report/"
-# The hyper-parameters every session names, and the config keys they come from.
-NAMED = {"beta": "model.beta", "seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
+# The hyper-parameters every session names besides the sweep's axis, and the config keys they come from.
+NAMED = {"seed": "seed", "latent_dim": "model.latent_dim", "dataset": "data.name"}
 
 HParam = str | bool
 
@@ -33,18 +35,20 @@ def write_sessions(sweep: Sweep, file_suffix: str, exclude: Sequence[str]) -> No
     for run in sweep.runs:
         if run.status != FINISHED and run.path is not None:
             remove_sessions(tensorboard_dir(run.path), file_suffix)
-    sessions = [run_hparams(run, exclude) for run in sweep.finished]
+    sessions = [run_hparams(run, sweep.axis, exclude) for run in sweep.finished]
     domains = discrete_domains(sessions)
     for run, session in zip(sweep.finished, sessions, strict=True):
         write_session(tensorboard_dir(run.path), session, run_row(run, sweep.root, list(model_terms(sweep))),
                       domains, trial=run.path.name, file_suffix=file_suffix)
 
 
-def run_hparams(run: Run, exclude: Sequence[str]) -> dict[str, HParam]:
-    """β, seed, latent size and dataset, plus every other key the run overrode except those in `exclude` (paths)."""
-    values = {name: OmegaConf.select(run.config, key) for name, key in NAMED.items()}
+def run_hparams(run: Run, axis: SweepAxis, exclude: Sequence[str]) -> dict[str, HParam]:
+    """The axis (named `axis.name`: beta), seed, latent size and dataset, plus every other key the run overrode except
+    those in `exclude` (paths)."""
+    named = {axis.name: axis.key, **NAMED}
+    values = {name: OmegaConf.select(run.config, key) for name, key in named.items()}
     for override in OverridesParser.create().parse_overrides(run.overrides):
-        if override.key_or_group not in (*exclude, *NAMED.values()):
+        if override.key_or_group not in (*exclude, *named.values()):
             values[override.key_or_group] = override.value()
     return {name: _hparam(value) for name, value in values.items() if value is not None}
 

@@ -1,8 +1,9 @@
-"""Pictures that need the trained models: traversals, prior samples and reconstructions of every β side by side.
+"""Pictures that need the trained models: traversals, prior samples and reconstructions of every value of the sweep's
+axis (every β of a β sweep) side by side.
 
-Every β gets the same inputs — the first test images, and prior draws z ~ N(0, I) from the report's seed — so what
-differs between blocks comes from β alone; a conditional model decodes them by `vae_lightning.analysis.decoding`'s rule.
-One run stands for each β: its finished run with the lowest seed.
+Every value gets the same inputs — the first test images, and prior draws z ~ N(0, I) from the report's seed — so what
+differs between blocks comes from the axis alone; a conditional model decodes them by
+`vae_lightning.analysis.decoding`'s rule. One run stands for each value: its finished run with the lowest seed.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from torch import Tensor
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.plots import card_image, figure_to_image_tensor, image_figure, show_images, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import FINISHED, Run
 from vae_lightning.runs.loading import open_run
 
@@ -24,10 +26,10 @@ GAP_PIXELS = 16
 
 @dataclasses.dataclass(frozen=True)
 class DecodedRun:
-    """What one β's model makes of the shared inputs; images (..., C, H, W) in [0, 1], on the CPU."""
+    """What one axis value's model makes of the shared inputs; images (..., C, H, W) in [0, 1], on the CPU."""
 
     title: str
-    inputs: Tensor  # the first test images, shared by every β
+    inputs: Tensor  # the first test images, shared by every axis value
     reconstructions: Tensor
     samples: Tensor  # decoded from the report's fixed prior draws
     traversal: Tensor  # (len(dims), steps, C, H, W) around the first test image's μ
@@ -37,15 +39,16 @@ class DecodedRun:
 
 
 def representative_runs(runs: list[Run]) -> list[Run]:
-    """The finished run with the lowest seed of each β, in increasing β."""
+    """The finished run with the lowest seed of each axis value, in increasing value."""
     chosen: dict[float, Run] = {}
-    for run in sorted((r for r in runs if r.status == FINISHED and r.beta is not None), key=lambda r: r.seed or 0):
-        chosen.setdefault(run.beta, run)
-    return [chosen[beta] for beta in sorted(chosen)]
+    for run in sorted((r for r in runs if r.status == FINISHED and r.axis_value is not None),
+                      key=lambda r: r.seed or 0):
+        chosen.setdefault(run.axis_value, run)
+    return [chosen[value] for value in sorted(chosen)]
 
 
-def decode_run(run: Run, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
-    """Restore `run`'s checkpoint and decode the report's shared inputs with it."""
+def decode_run(run: Run, axis: SweepAxis, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
+    """Restore `run`'s checkpoint and decode the report's shared inputs with it; titled by its value of `axis`."""
     _, model, datamodule = open_run(run.path, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root,
                                     cache_dir=cfg.data.cache_dir, eval_batch_size=cfg.data.eval_batch_size,
                                     download=False)
@@ -60,7 +63,7 @@ def decode_run(run: Run, offsets: Tensor, cfg: DictConfig) -> DecodedRun:
     classes = range(len(datamodule.class_names))
     samples = decoding.prior_samples(model, prior_z[:1] if model.conditional else prior_z, classes).flatten(0, 1)
     return DecodedRun(
-        title=f"β = {run.beta:g}, seed {run.seed}",
+        title=f"{axis.label} = {run.axis_value:g}, seed {run.seed}",
         inputs=inputs,
         reconstructions=decoding.decode(model, mu, labels),
         samples=samples,
@@ -81,8 +84,8 @@ def _active_dims(run: Run, latent_dim: int) -> Tensor:
 
 
 def traversal_comparison(decoded: list[DecodedRun], offsets: Tensor) -> tuple[Tensor, Tensor]:
-    """Each β's traversal grid around the first test image as one (3, H, W) uint8 image: side by side, and for a
-    TensorBoard card one above the other, each drawn card-sized (`card_image`) so its labels stay readable. Each
+    """Each axis value's traversal grid around the first test image as one (3, H, W) uint8 image: side by side, and
+    for a TensorBoard card one above the other, each drawn card-sized (`card_image`) so its labels stay readable. Each
     grid is drawn once and rendered for both."""
     side_by_side, stacked = [], []
     for run in decoded:
@@ -106,11 +109,11 @@ def _joined(blocks: list[Tensor], dim: int) -> Tensor:
     return torch.cat([piece for block in padded for piece in (block, gap)][:-1], dim=dim)
 
 
-def samples_strips(decoded: list[DecodedRun]) -> Figure:
+def samples_strips(decoded: list[DecodedRun], axis: SweepAxis) -> Figure:
     return image_rows(
         [run.samples for run in decoded],
         [run.title for run in decoded],
-        "Samples from the prior: the same z ~ N(0, I) for every β",
+        f"Samples from the prior: the same z ~ N(0, I) for every {axis.label}",
     )
 
 

@@ -18,8 +18,6 @@ from vae_lightning.runs import commands
 from vae_lightning.runs.commands import hydra_path, shell_command
 
 MULTIRUN_FILE = "multirun.yaml"
-# The keys every report lays out along its axes; any other swept key makes a separate "setting" (a line per value).
-BETA_AND_SEED = ("model.beta", "seed")
 
 
 class SweepOverrides(NamedTuple):

@@ -3,12 +3,13 @@
 from collections.abc import Sequence
 from typing import Any
 
-from vae_lightning.reporting.aggregate import Spread, by_beta, settings
+from vae_lightning.reporting.aggregate import Spread, by_axis, settings
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import FAILED, FINISHED, MISSING, STATUSES, UNFINISHED, Sweep
 from vae_lightning.reporting.sweep_points import hydra_path, shell_command
 from vae_lightning.reporting.table import SMOOTHNESS_NOTE, markdown_table
 
-# How the summary describes the change of a column from the smallest to the largest β.
+# How the summary describes the change of a column from the smallest to the largest axis value.
 TRENDS = (
     ("kl", "the KL (rate)", 2, " nats/image"),
     ("recon", "reconstruction", 2, " nats/image"),
@@ -28,19 +29,20 @@ def render_sweep_summary(sweep: Sweep, rows: list[dict[str, Any]], model_terms: 
     """The report in Markdown; `model_terms` are the models' own objective terms (name → description), and
     `left_out_of_pictures` lists finished runs the pictures could not use, with why."""
     model_terms = model_terms or {}
+    axis = sweep.axis
     counted = ", ".join(f"{sum(row['status'] == status for row in rows)} {status}" for status in STATUSES)
     lines = [
-        f"# β-sweep report: `{sweep.root}`",
+        f"# {axis.label}-sweep report: `{sweep.root}`",
         "",
         f"{len(rows)} point{'s' * (len(rows) != 1)}: {counted}.",
         "",
         *_what_the_numbers_are(sweep),
-        *_findings(rows, model_terms),
+        *_findings(rows, axis, model_terms),
         "",
-        "Test-set numbers in nats per image (KL is the rate); per-β numbers are means over the finished seeds ± "
-        f"the sample standard deviation over seeds (here and in the plots). Smoothness: {SMOOTHNESS_NOTE}.",
+        f"Test-set numbers in nats per image (KL is the rate); per-{axis.label} numbers are means over the finished "
+        f"seeds ± the sample standard deviation over seeds (here and in the plots). Smoothness: {SMOOTHNESS_NOTE}.",
         "",
-        markdown_table(rows),
+        markdown_table(rows, axis),
         *_not_finished(sweep, rows),
         *_without_analysis(sweep, rows),
         *_left_out(left_out_of_pictures),
@@ -61,64 +63,72 @@ def _what_the_numbers_are(sweep: Sweep) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def _findings(rows: list[dict[str, Any]], model_terms: dict[str, str]) -> list[str]:
+def _findings(rows: list[dict[str, Any]], axis: SweepAxis, model_terms: dict[str, str]) -> list[str]:
     """The findings of each setting (the other swept values), under its name when there is more than one."""
     groups = settings(rows)
     if len(groups) == 1:
-        return _findings_within(rows, groups[0], model_terms)
+        return _findings_within(rows, groups[0], axis, model_terms)
     return [line for setting in groups
-            for line in (f"With `{setting}`:", "", *_findings_within(rows, setting, model_terms), "")]
+            for line in (f"With `{setting}`:", "", *_findings_within(rows, setting, axis, model_terms), "")]
 
 
-def _findings_within(rows: list[dict[str, Any]], setting: str, model_terms: dict[str, str]) -> list[str]:
-    """Which β is best by each bound, how rate, distortion and active units move across the sweep, and where each of
-    the models' own terms stands at the ends of the sweep."""
-    neg_elbo, iwae = by_beta(rows, "neg_elbo", setting), by_beta(rows, "iwae", setting)
-    probe = by_beta(rows, "linear_probe", setting)
+def _findings_within(rows: list[dict[str, Any]], setting: str, axis: SweepAxis,
+                     model_terms: dict[str, str]) -> list[str]:
+    """Which axis value is best by each bound, how rate, distortion and active units move across the sweep, and where
+    each of the models' own terms stands at the ends of the sweep."""
+    neg_elbo, iwae = by_axis(rows, "neg_elbo", setting), by_axis(rows, "iwae", setting)
+    probe = by_axis(rows, "linear_probe", setting)
     if not neg_elbo:
         return ["No run finished, so there are no numbers to compare yet."]
-    findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f')} nats/image."]
+    findings = [f"- Lowest test negative ELBO: {_best(neg_elbo, min, '.2f', axis)} nats/image."]
     if iwae:
-        findings.append(f"- Lowest IWAE bound: {_best(iwae, min, '.2f')} nats/image.")
+        findings.append(f"- Lowest IWAE bound: {_best(iwae, min, '.2f', axis)} nats/image.")
     if probe:
-        findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f')}.")
+        findings.append(f"- Highest linear-probe accuracy on μ: {_best(probe, max, '.3f', axis)}.")
     for name, description in model_terms.items():
-        if spreads := by_beta(rows, name, setting):
+        if spreads := by_axis(rows, name, setting):
             ends = sorted({min(spreads), max(spreads)})
-            findings.append(f"- {description}: " + ", ".join(f"{spreads[b].mean:.3f} at β = {b:g}" for b in ends) + ".")
+            findings.append(f"- {description}: "
+                            + ", ".join(f"{spreads[p].mean:.3f} at {_at(axis, p)}" for p in ends) + ".")
     if len(neg_elbo) > 1:
         first, last = min(neg_elbo), max(neg_elbo)
         trends = [
-            f"{label} {_span(by_beta(rows, column, setting), digits, unit, (first, last))}"
+            f"{label} {_span(by_axis(rows, column, setting), digits, unit, (first, last), axis)}"
             for column, label, digits, unit in TRENDS
-            if by_beta(rows, column, setting)
+            if by_axis(rows, column, setting)
         ]
         listed = ", ".join(trends[:-1]) + " and " + trends[-1] if len(trends) > 1 else trends[0]
-        findings.append(f"- From β = {first:g} to β = {last:g}: {listed}.")
+        findings.append(f"- From {_at(axis, first)} to {_at(axis, last)}: {listed}.")
     return findings
 
 
-def _best(spreads: dict[float, Spread], pick: Any, number_format: str) -> str:
-    """The β whose mean `pick` (min or max) chooses, as "β = 4 (mean ± sd of 2 seeds): 512.30 ± 1.20", or "β = 4
-    (mean of 1 seed): 512.30" where a single seed has no spread."""
-    beta = pick(spreads, key=lambda b: spreads[b].mean)
-    spread = spreads[beta]
+def _best(spreads: dict[float, Spread], pick: Any, number_format: str, axis: SweepAxis) -> str:
+    """The axis value whose mean `pick` (min or max) chooses, as "β = 4 (mean ± sd of 2 seeds): 512.30 ± 1.20", or
+    "β = 4 (mean of 1 seed): 512.30" where a single seed has no spread."""
+    point = pick(spreads, key=lambda p: spreads[p].mean)
+    spread = spreads[point]
     if spread.count == 1:
-        return f"β = {beta:g} (mean of 1 seed): {spread.mean:{number_format}}"
-    return (f"β = {beta:g} (mean ± sd of {spread.count} seeds): {spread.mean:{number_format}} ± "
+        return f"{_at(axis, point)} (mean of 1 seed): {spread.mean:{number_format}}"
+    return (f"{_at(axis, point)} (mean ± sd of {spread.count} seeds): {spread.mean:{number_format}} ± "
             f"{spread.std:{number_format}}")
 
 
-def _span(spreads: dict[float, Spread], digits: int, unit: str, sentence_betas: tuple[float, float]) -> str:
-    """The change "from a to b", or "unchanged at a"; the βs are named when they differ from the sentence's (a
-    column only analysed runs have)."""
+def _span(spreads: dict[float, Spread], digits: int, unit: str, sentence_ends: tuple[float, float],
+          axis: SweepAxis) -> str:
+    """The change "from a to b", or "unchanged at a"; the axis values are named when they differ from the sentence's
+    (a column only analysed runs have)."""
     ends = min(spreads), max(spreads)
-    first, last = (_number(spreads[beta].mean, digits) for beta in ends)
+    first, last = (_number(spreads[point].mean, digits) for point in ends)
     if first == last:
         return f"unchanged at {first}{unit}"
-    if ends == sentence_betas:
+    if ends == sentence_ends:
         return f"from {first} to {last}{unit}"
-    return f"from {first} (β = {ends[0]:g}) to {last} (β = {ends[1]:g}){unit}"
+    return f"from {first} ({_at(axis, ends[0])}) to {last} ({_at(axis, ends[1])}){unit}"
+
+
+def _at(axis: SweepAxis, value: float | None) -> str:
+    """A point of the axis as the summary writes it: "β = 4", "β = ?" when unknown."""
+    return f"{axis.label} = {_or_unknown(value)}"
 
 
 def _number(value: float, digits: int) -> str:
@@ -136,7 +146,7 @@ def _not_finished(sweep: Sweep, rows: list[dict[str, Any]]) -> list[str]:
         where = f"`{row['run_dir']}`" if row["run_dir"] else "no run folder"
         reason = _one_line(row["error"]) if row["error"] else NO_ERROR_REASON[row["status"]]
         lines.append(
-            f"- β = {_or_unknown(row['beta'])}, seed {_or_unknown(row['seed'])}: **{row['status']}** "
+            f"- {_at(sweep.axis, row['axis_value'])}, seed {_or_unknown(row['seed'])}: **{row['status']}** "
             f"({where}): {reason}"
         )
     if not sweep.points_known:

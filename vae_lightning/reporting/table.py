@@ -1,4 +1,8 @@
-"""One row per run, the same columns in `runs.csv` (for pandas) and `runs.md` (for reading)."""
+"""One row per run, the same columns in `runs.csv` (for pandas) and `runs.md` (for reading).
+
+A row holds the run's value of the sweep's axis as `axis_value`; the files name that column after the axis: `beta`
+in runs.csv and β in runs.md for a β sweep (see `SweepAxis`).
+"""
 
 import csv
 from collections.abc import Sequence
@@ -6,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from vae_lightning.analysis.factor_scores import HEADLINES, headline
+from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import Run, Sweep
 
 # Disentanglement against known factors (data=dsprites), from each run's analysis.
@@ -13,7 +18,7 @@ FACTOR_COLUMNS = tuple(HEADLINES)
 
 COLUMNS = (
     "setting",
-    "beta",
+    "axis_value",
     "seed",
     "status",
     "neg_elbo",
@@ -32,7 +37,7 @@ COLUMNS = (
 # Headers and number formats of the Markdown table; the error column is left to the summary's list.
 MARKDOWN = {
     "setting": ("setting", ""),
-    "beta": ("β", "g"),
+    "axis_value": ("axis", "g"),  # headed by the axis's label (β) instead
     "seed": ("seed", "d"),
     "status": ("status", ""),
     "neg_elbo": ("−ELBO", ".2f"),
@@ -84,10 +89,10 @@ def columns(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def table_rows(sweep: Sweep) -> list[dict[str, Any]]:
-    """The report's rows, sorted by setting, β, then seed (points without a value last)."""
+    """The report's rows, sorted by setting, axis value, then seed (points without a value last)."""
     extra_terms = list(model_terms(sweep))
     rows = [run_row(run, sweep.root, extra_terms) for run in sweep.runs]
-    return sorted(rows, key=lambda row: (row["setting"], *_sort_key(row["beta"]), *_sort_key(row["seed"]),
+    return sorted(rows, key=lambda row: (row["setting"], *_sort_key(row["axis_value"]), *_sort_key(row["seed"]),
                                          row["run_dir"] or ""))
 
 
@@ -99,7 +104,7 @@ def run_row(run: Run, sweep_root: Path, extra_terms: Sequence[str] = ()) -> dict
     analysis = run.analysis or {}
     return {
         "setting": run.setting,
-        "beta": run.beta,
+        "axis_value": run.axis_value,
         "seed": run.seed,
         "status": run.status,
         "neg_elbo": test.get("neg_elbo"),
@@ -130,22 +135,24 @@ def active_smoothness(analysis: dict[str, Any] | None) -> tuple[float | None, fl
     )
 
 
-def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+def write_csv(rows: list[dict[str, Any]], path: Path, axis: SweepAxis) -> Path:
+    """runs.csv: every column, the axis's named by `axis.name`."""
+    names = columns(rows)
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns(rows))
-        writer.writeheader()
-        writer.writerows({key: "" if value is None else value for key, value in row.items()} for row in rows)
+        writer = csv.writer(handle)
+        writer.writerow(axis.name if column == "axis_value" else column for column in names)
+        writer.writerows(["" if row[column] is None else row[column] for column in names] for row in rows)
     return path
 
 
-def markdown_table(rows: list[dict[str, Any]]) -> str:
-    """The Markdown table; the setting column appears only when some row has one, a model's own terms only when some
-    row has a value."""
+def markdown_table(rows: list[dict[str, Any]], axis: SweepAxis) -> str:
+    """The Markdown table, the axis's column headed by its label; the setting column appears only when some row has
+    one, a model's own terms only when some row has a value."""
     specs = {column: MARKDOWN.get(column, (column, ".3f")) for column in columns(rows) if column != "error"}
     shown = {column: spec for column, spec in specs.items()
              if column in MARKDOWN and column not in OPTIONAL_COLUMNS
              or any(row[column] not in (None, "") for row in rows)}
-    headers = [header for header, _ in shown.values()]
+    headers = [axis.label if column == "axis_value" else header for column, (header, _) in shown.items()]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
         cells = [
