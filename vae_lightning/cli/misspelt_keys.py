@@ -12,7 +12,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, HydraException
 from omegaconf import DictConfig, OmegaConf
 
-CONFIG_DIR = Path(__file__).parent / "conf"
+CONFIG_DIR = Path(__file__).parents[1] / "conf"
 UNKNOWN_KEY = re.compile(r"Could not override '([^']+)'")
 
 
