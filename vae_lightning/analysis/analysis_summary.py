@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from vae_lightning.models.contract import headline
+
 # Terms of every model's objective that the table below shows in its own rows.
 ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl", "kl_per_dim", "bits_per_dim")
 
@@ -15,7 +17,7 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
     gap = iwae["elbo_iwae_gap"]
     same_images = f"{_split(iwae)} ({iwae['images']}), K = {iwae['num_samples']}"
     lines = [
-        f"# Latent-space analysis: {metrics['dataset']}, β = {metrics['beta']:g}, {metrics['latent_dim']}-d latent",
+        f"# Latent-space analysis: {metrics['dataset']}, {', '.join(_headline(metrics))}",
         "",
         f"Checkpoint `{metrics['checkpoint']}`, seed {metrics['seed']}.",
         "",
@@ -143,3 +145,8 @@ def _probe_sample(probe: dict[str, Any]) -> str:
 
 def _split(entry: dict[str, Any]) -> str:
     return f"{entry['split']}, {entry['num_images']} images"
+
+
+def _headline(metrics: dict[str, Any]) -> list[str]:
+    """The model's defining settings; analyses written before `settings` was recorded hold β and the latent size."""
+    return headline(metrics.get("settings") or {"latent_dim": metrics["latent_dim"], "beta": metrics["beta"]})

@@ -54,7 +54,7 @@ def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, targe
     encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
-        "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim,
+        "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim, "settings": dict(model.hparams),
         "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
         **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
     }

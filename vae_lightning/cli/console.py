@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from torch import nn
 
 from vae_lightning.engine.precision import PrecisionChoice
+from vae_lightning.models.contract import headline
 
 # Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
 # Trainer), the LitLogger tip, the mixed-precision note (the start line names the precision), and the routine notes
@@ -31,8 +32,6 @@ SILENCED_LIGHTNING_INFO = re.compile(
 LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
 # Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
 SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
-# The settings the start line names beside the latent size, with their papers' symbols.
-SETTING_SYMBOLS = {"beta": "β", "gamma": "γ", "k": "K"}
 # Evaluation terms the progress display and the start/closing lines show, in this order, with their labels.
 SHOWN_TERMS = {"loss": "loss", "neg_elbo": "−ELBO"}
 KL_DIMS_LISTED = 8
@@ -57,8 +56,7 @@ def start_line(model: nn.Module, dataset: str, trainer: L.Trainer, run_dir: Path
                precision: PrecisionChoice) -> str:
     """One line that says what is trained, on what, how, and where its outputs go."""
     h = model.hparams
-    described = [f"{h.latent_dim}-d latent"] if "latent_dim" in h else []
-    described += [f"{SETTING_SYMBOLS[key]}={h[key]:g}" for key in SETTING_SYMBOLS if key in h]
+    described = headline(h)
     parameters = sum(p.numel() for p in model.parameters())
     device = type(trainer.accelerator).__name__.removesuffix("Accelerator").lower()
     epochs = (f"{trainer.max_steps} steps" if trainer.max_epochs == -1

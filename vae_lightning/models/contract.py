@@ -17,6 +17,9 @@ from torch import Tensor, nn
 
 from vae_lightning.errors import ConfigError
 
+# The settings a one-line description names beside the latent size, with their papers' symbols.
+SETTING_SYMBOLS = {"beta": "β", "gamma": "γ", "k": "K"}
+
 OptimizerFactory = Callable[[Iterable[nn.Parameter]], torch.optim.Optimizer]
 
 
@@ -82,3 +85,9 @@ def require(condition: bool, key: str, value: object, allowed: str) -> None:
     """Refuse a bad constructor argument with the config key that sets it."""
     if not condition:
         raise ConfigError(f"{key}={value!r} is not allowed: {allowed}.")
+
+
+def headline(settings: dict[str, Any]) -> list[str]:
+    """A model's defining settings as short phrases (`32-d latent`, `β=4`), for one-line descriptions."""
+    phrases = [f"{settings['latent_dim']}-d latent"] if "latent_dim" in settings else []
+    return phrases + [f"{symbol}={settings[key]:g}" for key, symbol in SETTING_SYMBOLS.items() if key in settings]
