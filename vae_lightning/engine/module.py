@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from vae_lightning.engine.building import build, model_class
 from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, FORMAT_KEY, FORMAT_VERSION, import_path
 from vae_lightning.engine.per_dim_mean import PerDimensionMean
+from vae_lightning.engine.training_log import TrainingLog
 from vae_lightning.errors import ConfigError, TrainingDivergedError
 from vae_lightning.models.contract import GenerativeModel
 
@@ -37,6 +38,7 @@ class TrainingEngine(L.LightningModule):
         self.optimised_terms = [loss.term for loss in self.model.optimised_losses()]
         self.automatic_optimization = len(self.optimised_terms) == 1
         self.per_dimension_means = nn.ModuleDict()  # "{stage}_{term}" → running mean, filled by evaluation
+        self.training_log = TrainingLog()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
         x, labels = batch
@@ -55,10 +57,9 @@ class TrainingEngine(L.LightningModule):
         return None
 
     def on_train_epoch_end(self) -> None:
-        if not self.automatic_optimization:
-            schedulers = self.lr_schedulers()
-            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else []:
-                scheduler.step()
+        """With several optimised losses the engine steps the optimisers, so it steps the scheduler too."""
+        if not self.automatic_optimization and (scheduler := self.lr_schedulers()) is not None:
+            scheduler.step()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._log_evaluation_terms(batch, "val")
@@ -67,12 +68,20 @@ class TrainingEngine(L.LightningModule):
         self._log_evaluation_terms(batch, "test")
 
     def _log_training_terms(self, terms: dict[str, Tensor], batch_size: int, step: int) -> None:
-        scalars = {f"train/{name}": value.detach() for name, value in terms.items() if value.ndim == 0}
-        if not torch.stack(list(scalars.values())).isfinite().all():
-            raise TrainingDivergedError(self._divergence_message(scalars))
-        self.log_dict(scalars, on_step=True, on_epoch=True, batch_size=batch_size)
+        """The scalar terms, logged as their mean since the logger's last write (engine/training_log.py)."""
+        self.training_log.add({name: value for name, value in terms.items() if value.ndim == 0}, batch_size)
+        if not self.training_log.due(self.trainer, step):
+            return
+        means, images = self.training_log.flush()
+        if not torch.stack(list(means.values())).isfinite().all():
+            raise TrainingDivergedError(self._divergence_message(means))
+        self.log_dict({f"train/{name}": mean for name, mean in means.items()}, on_step=True, on_epoch=True,
+                      batch_size=images)
         if schedule := self.model.schedule_values(step):
             self.log_dict({f"train/{name}": value for name, value in schedule.items()}, on_step=True, on_epoch=False)
+
+    def on_train_epoch_start(self) -> None:
+        self.training_log.reset()
 
     def _log_evaluation_terms(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x, labels = batch
@@ -108,7 +117,7 @@ class TrainingEngine(L.LightningModule):
                 mean.reset()
 
     def _divergence_message(self, scalars: dict[str, Tensor]) -> str:
-        broken = ", ".join(f"{name}={value.item()}" for name, value in scalars.items() if not value.isfinite())
+        broken = ", ".join(f"train/{name}={value.item()}" for name, value in scalars.items() if not value.isfinite())
         checkpoint = self.trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
         kept = f"The last good weights are kept in {last}" if last else "No checkpoint had been written yet"
