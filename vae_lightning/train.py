@@ -261,7 +261,7 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: st
         sys.exit(2)
     if is_main_process():
         print(closing_summary(run_dir, metrics))
-    return metrics["test"]["neg_elbo"]
+    return metrics["test"].get("neg_elbo", metrics["test"]["loss"])  # what a sweeper minimises
 
 
 def as_preemption(stop: SIGTERMException, command: str) -> PreemptedError:

@@ -82,7 +82,8 @@ def closing_summary(run_dir: Path, metrics: dict[str, Any]) -> str:
         *lines,
         f"Run directory: {run_dir}",
         f"Test ({metrics['num_test_images']} {metrics['dataset']} images, checkpoint {metrics['checkpoint']}): "
-        f"negative ELBO {test['neg_elbo']:.2f} nats/image = reconstruction {test['recon']:.2f} + KL {test['kl']:.2f}",
+        + (f"negative ELBO {test['neg_elbo']:.2f} nats/image = reconstruction {test['recon']:.2f} + KL {test['kl']:.2f}"
+           if "neg_elbo" in test else ", ".join(f"{name} {value:.4g}" for name, value in test.items())),
     ])
 
 
