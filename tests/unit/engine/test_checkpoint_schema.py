@@ -27,7 +27,8 @@ FORMAT1_SETTINGS = {"beta": 4.0, "kl_schedule": "constant", "kl_warmup_steps": 0
 def _format1(model: torch.nn.Module, recorded_class: str, own_settings: dict) -> dict:
     """A checkpoint laid out as 0.1 wrote it (checked against files 0.1 wrote: keys, classes, state names)."""
     return {"state_dict": model.state_dict(), "hyper_parameters": {**SMALL, **FORMAT1_SETTINGS, **own_settings},
-            CLASSES_KEY: {"model": recorded_class, "datamodule": "vae_lightning.data.mnist_family.MNISTFamilyDataModule"},
+            CLASSES_KEY: {"model": recorded_class,
+                          "datamodule": "vae_lightning.data.mnist_family.MNISTFamilyDataModule"},
             "vae_lightning_optimisation": "manual", "epoch": 3, "global_step": 120}
 
 
