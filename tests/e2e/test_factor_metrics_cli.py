@@ -9,8 +9,8 @@ import pytest
 from tests.conftest import TINY_RUN, run_cli
 from vae_lightning.analysis.panels import factor_notes
 
-# dSprites' renderer and protocol on a 288-combination grid (tests.test_dsprites.TinyDSprites), trained briefly.
-SMALL_DSPRITES = ["data=dsprites", "data._target_=tests.test_dsprites.TinyDSprites", "data.num_eval_images=32",
+# dSprites' renderer and protocol on a 288-combination grid (tests.dsprites_helpers.TinyDSprites), trained briefly.
+SMALL_DSPRITES = ["data=dsprites", "data._target_=tests.dsprites_helpers.TinyDSprites", "data.num_eval_images=32",
                   "data.batch_size=32", "data.eval_batch_size=64", "model.latent_dim=4", "model.channels=[4,8,8,8]",
                   "model.hidden_dim=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
                   "callbacks.latent_panels.num_images=4", "callbacks.latent_panels.num_samples=4"]
