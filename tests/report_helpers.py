@@ -47,6 +47,27 @@ def make_run(
     return folder
 
 
+# A damaged file of a run folder, by what is wrong with it: (its path in the folder, its content).
+GARBAGE = {
+    "truncated metrics.json": ("metrics.json", '{"test": {"neg_elbo": 1'),
+    "empty metrics.json": ("metrics.json", ""),
+    "metrics.json holding a list": ("metrics.json", "[1, 2]"),
+    "garbage failure.json": ("failure.json", "\x00\x01 not json"),
+    "failure.json without an error": ("failure.json", "{}"),
+    "bad config.yaml": (".hydra/config.yaml", "model: [unclosed"),
+}
+
+
+def damaged_sweep(root: Path) -> Path:
+    """A sweep folder with one good run, `good`, and one run per entry of GARBAGE, `point<i>`, holding that damage."""
+    make_run(root / "good", beta=1, seed=0)
+    for index, (relative, content) in enumerate(GARBAGE.values()):
+        folder = make_run(root / f"point{index}", beta=2 + index, seed=0,
+                          status="failed" if relative == "failure.json" else "finished")
+        (folder / relative).write_text(content)
+    return root
+
+
 def copy_run_as_beta(source: Path, destination: Path, beta: float) -> Path:
     """A copy of a run folder that says it was trained with `beta`: a stand-in for one more finished point."""
     shutil.copytree(source, destination)

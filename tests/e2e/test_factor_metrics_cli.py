@@ -4,13 +4,10 @@ factors and reported, and data without factors is refused when the metrics are r
 import csv
 import json
 
-import pytest
-
 from tests.conftest import TINY_RUN, run_cli
-from vae_lightning.analysis.panels import factor_notes
 
-# dSprites' renderer and protocol on a 288-combination grid (tests.test_dsprites.TinyDSprites), trained briefly.
-SMALL_DSPRITES = ["data=dsprites", "data._target_=tests.test_dsprites.TinyDSprites", "data.num_eval_images=32",
+# dSprites' renderer and protocol on a 288-combination grid (tests.dsprites_helpers.TinyDSprites), trained briefly.
+SMALL_DSPRITES = ["data=dsprites", "data._target_=tests.dsprites_helpers.TinyDSprites", "data.num_eval_images=32",
                   "data.batch_size=32", "data.eval_batch_size=64", "model.latent_dim=4", "model.channels=[4,8,8,8]",
                   "model.hidden_dim=16", "trainer.max_epochs=1", "trainer.enable_progress_bar=false",
                   "callbacks.latent_panels.num_images=4", "callbacks.latent_panels.num_samples=4"]
@@ -54,13 +51,3 @@ def test_factor_metrics_required_on_data_without_factors_name_the_setting(tiny_d
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "factor_metrics.compute=true" in result.stderr and "data=fashion has no known generative factors" in \
         result.stderr
-
-
-@pytest.mark.parametrize(("per_dimension", "expected"), [
-    ([{"dim": 0, "factor": "pos_x", "importance_share": 0.93, "dim_importance": 0.4},
-      {"dim": 1, "factor": "shape", "importance_share": 0.5, "dim_importance": 0.001}], {0: "pos_x (93%)"}),
-    ([], {}),
-])
-def test_traversal_rows_are_labelled_with_the_factor_each_dimension_predicts_best(per_dimension, expected):
-    assert factor_notes({"dci": {"per_dimension": per_dimension}}) == expected
-    assert factor_notes(None) == {}

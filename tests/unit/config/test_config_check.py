@@ -1,21 +1,11 @@
 """Start-up config validation on the real composed config: every bad value names its key, value and what is allowed
 (the CLI tests in test_reliability.py show that this happens before any directory is made)."""
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
 
-import vae_lightning.train  # registers the run-directory resolver the config uses
+from tests.config_helpers import compose_train
 from vae_lightning.config.validation import validate_train_config
 from vae_lightning.errors import ConfigError
-
-
-def _compose(*overrides: str):
-    conf_dir = Path(vae_lightning.train.__file__).parent / "conf"
-    with initialize_config_dir(str(conf_dir), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
-
 
 BAD_INPUTS = [
     ("model.beta=-1", "model.beta=-1 is not allowed"),
@@ -71,7 +61,7 @@ BAD_INPUTS = [
 @pytest.mark.parametrize(("override", "message"), BAD_INPUTS)
 def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, message):
     with pytest.raises(ConfigError) as refused:
-        validate_train_config(_compose(*override.split(" ")))
+        validate_train_config(compose_train(*override.split(" ")))
     assert message in str(refused.value)
 
 
@@ -84,4 +74,4 @@ def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, me
     ["callbacks.checkpoint.monitor=val/neg_elbo", 'analysis=["iwae.num_images=100","latent_map.tsne=true"]'],
 ])
 def test_valid_configs_pass(overrides):
-    validate_train_config(_compose(*overrides))
+    validate_train_config(compose_train(*overrides))

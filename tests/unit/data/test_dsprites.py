@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-import vae_lightning.train  # noqa: F401  (registers the resolvers train.yaml uses)
+from tests.config_helpers import compose_train
+from tests.dsprites_helpers import FULL_TURN, TINY, TinyDSprites
 from vae_lightning.data import dsprites
 from vae_lightning.data.dsprites import (
     DSPRITES_FACTORS,
@@ -19,7 +19,6 @@ from vae_lightning.data.dsprites import (
     load_official_npz,
 )
 from vae_lightning.data.dsprites_render import (
-    FACTOR_NAMES,
     IMAGE_SIZE,
     SHAPES,
     centre_px,
@@ -30,20 +29,7 @@ from vae_lightning.data.dsprites_render import (
 from vae_lightning.data.factors import FactorSource, FactorSpace
 from vae_lightning.errors import ConfigError, DataError
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
 OFFICIAL_POSITIONS = np.array(DSPRITES_FACTORS.values[3])
-FULL_TURN = 2 * np.pi
-# 3 × 2 × 4 × 4 × 3 = 288 images; three values of pos_y put the centre at three different sub-pixel phases.
-TINY = FactorSpace(
-    names=FACTOR_NAMES,
-    sizes=(3, 2, 4, 4, 3),
-    values=((1.0, 2.0, 3.0), (0.5, 1.0), tuple(np.linspace(0, FULL_TURN, 4).tolist()),
-            tuple(np.linspace(0, 1, 4).tolist()), tuple(np.linspace(0, 1, 3).tolist())),
-)
-
-
-class TinyDSprites(DSpritesDataModule):
-    factor_grid = TINY
 
 
 def tiny_module(tmp_path: Path, **overrides) -> TinyDSprites:
@@ -312,9 +298,7 @@ def test_eval_subsets_larger_than_the_grid_allows_are_a_config_error(tmp_path):
 
 
 def test_the_config_builds_the_data_module(tmp_path):
-    with initialize_config_dir(str(CONFIG_DIR), version_base="1.3"):
-        config = compose("train", overrides=["data=dsprites", "seed=3", f"data.root={tmp_path}",
-                                             f"data.cache_dir={tmp_path}"])
+    config = compose_train("data=dsprites", "seed=3", f"data.root={tmp_path}", f"data.cache_dir={tmp_path}")
     module = instantiate(config.data)
     assert isinstance(module, DSpritesDataModule)
     assert module.hparams.batch_size == 64 and module.hparams.seed == 3 and module.hparams.held_out_fraction == 0

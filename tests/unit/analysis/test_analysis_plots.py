@@ -1,3 +1,4 @@
+import matplotlib.text
 import numpy as np
 import pytest
 import torch
@@ -20,6 +21,15 @@ def test_traversal_grid_labels_rows_by_dimension_kl_and_activity():
     figure = plots.traversal_grid(torch.rand(3, 5, 1, 8, 8), [0, 2, 1], KL, ACTIVE, OFFSETS, "t")
     assert _labels(figure) == ["z0  KL 2.00", "z2  KL 1.00", "z1  KL 0.00\n(inactive)"]
     assert [t.get_text() for t in figure.axes[-1].get_xticklabels()] == ["-3.0σ", "-1.5σ", "μ", "+1.5σ", "+3.0σ"]
+
+
+def test_traversal_panel_labels_rows_columns_mu_and_the_input():
+    images = torch.rand(2, 5, 1, 28, 28)
+    figure = plots.traversal_grid(images, [3, 1], torch.tensor([0.0, 0.5, 0.0, 1.25]),
+                                  torch.ones(4, dtype=torch.bool), torch.linspace(-2, 2, 5), "title",
+                                  base_image=torch.rand(1, 28, 28))
+    texts = {text.get_text() for text in figure.findobj(matplotlib.text.Text)}
+    assert {"z3  KL 1.25", "z1  KL 0.50", "input", "μ", "-2.0σ", "+1.0σ", "+2.0σ"} <= texts
 
 
 def test_images_are_drawn_without_interpolation():

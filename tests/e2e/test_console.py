@@ -1,18 +1,12 @@
-"""What a person sees: the start line, plain progress lines, the closing summary, train.log, the TensorBoard cards
-and the labelled traversal panel."""
+"""What a person sees of a real training run: the start line, plain progress lines, the closing summary, train.log
+and the TensorBoard cards."""
 
-import io
 import re
 
-import matplotlib.text
 import pytest
-import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import TINY_RUN, run_cli
-from vae_lightning.analysis.plots import traversal_grid
-from vae_lightning.cli.console import kl_per_dim_line
-from vae_lightning.cli.console_copy import _Copy
 
 WITH_PROGRESS = [*TINY_RUN, "trainer.enable_progress_bar=true", "trainer.log_every_n_steps=2"]
 
@@ -88,24 +82,3 @@ def test_tensorboard_scalars_are_the_main_curves_only(run_with_progress):
     expected = {"lr-Adam", "epoch", *(f"{stage}/{term}" for stage in ("val", "test") for term in terms),
                 *(f"train/{term}_{when}" for term in terms for when in ("step", "epoch"))}
     assert set(scalars) == expected  # 4 latent dimensions, and still 18 cards: no card per dimension
-
-
-def test_kl_per_dimension_is_one_line_largest_first():
-    line = kl_per_dim_line([0.1, 2.5, 0.0, 1.25] + [0.01] * 28)
-    assert line.startswith("KL per dimension (nats, largest first): z1 2.50, z3 1.25, z0 0.10, z4 0.01")
-    assert line.endswith("24 more with 0.23 together") and "\n" not in line
-
-
-def test_train_log_keeps_the_last_state_of_a_redrawn_line_without_escape_codes():
-    log = io.StringIO()
-    copy = _Copy(io.StringIO(), log)
-    copy.write("Epoch 0:  50%|#  | 1/2\rEpoch 0: 100%|## | 2/2 loss=3.0\n\rValidation: 1/2\x1b[A\n\x1b[A\r    \rdone\n")
-    assert log.getvalue() == "Epoch 0: 100%|## | 2/2 loss=3.0\ndone\n"
-
-
-def test_traversal_panel_labels_rows_columns_mu_and_the_input():
-    images = torch.rand(2, 5, 1, 28, 28)
-    figure = traversal_grid(images, [3, 1], torch.tensor([0.0, 0.5, 0.0, 1.25]), torch.ones(4, dtype=torch.bool),
-                            torch.linspace(-2, 2, 5), "title", base_image=torch.rand(1, 28, 28))
-    texts = {text.get_text() for text in figure.findobj(matplotlib.text.Text)}
-    assert {"z3  KL 1.25", "z1  KL 0.50", "input", "μ", "-2.0σ", "+1.0σ", "+2.0σ"} <= texts

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from tests.test_config_check import _compose
+from tests.config_helpers import compose_train
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.metrics import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
@@ -157,7 +157,7 @@ def test_chance_is_the_share_of_the_most_common_label():
 ])
 def test_bad_model_variant_settings_are_refused_at_start_up(overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
-        validate_train_config(_compose(*overrides))
+        validate_train_config(compose_train(*overrides))
 
 
 @pytest.mark.parametrize("seed", range(5))

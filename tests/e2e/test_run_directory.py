@@ -3,15 +3,11 @@ config and log, refusals of another model or thread count, and recovery from wha
 temporary file, a damaged last.ckpt or metrics.json). Each test drives the real CLI (README "Reliability")."""
 
 import json
-import multiprocessing
 import os
-import signal
 
 import pytest
 
 from tests.conftest import TINY_RUN, run_cli
-from vae_lightning.errors import RunInUseError
-from vae_lightning.runs.directory import set_aside_outputs
 from vae_lightning.runs.lock import run_lock
 
 ONE_EPOCH = [*TINY_RUN, "trainer.max_epochs=1", "threads=1"]
@@ -36,21 +32,6 @@ def test_a_second_training_into_a_busy_run_directory_is_refused_naming_the_holde
     # Nothing of the refused run: Hydra opens train.log before the job starts, but nothing is logged into it.
     assert sorted(path.name for path in (tmp_path / "run").iterdir()) == [".lock", "train.log"]
     assert (tmp_path / "run" / "train.log").read_text() == ""
-
-
-def _lock_and_die(run_dir) -> None:
-    with run_lock(run_dir):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
-    killed = multiprocessing.get_context("spawn").Process(target=_lock_and_die, args=(tmp_path,))
-    killed.start()
-    killed.join()
-    assert killed.exitcode == -signal.SIGKILL and "pid" in (tmp_path / ".lock").read_text()
-    # Taken over; and while held it is exclusive, even within one process.
-    with run_lock(tmp_path), pytest.raises(RunInUseError), run_lock(tmp_path):
-        pass
 
 
 def test_refused_commands_leave_the_run_and_its_config_untouched(finished_run, tmp_path):
@@ -88,15 +69,6 @@ def test_redo_keeps_the_old_config_and_log_with_the_old_outputs(finished_run, tm
     assert json.loads((run_dir / "metrics.json").read_text())["hparams"]["beta"] == 4
     # The old curves move aside too, and show in TensorBoard as their own run, named previous-<time>.
     assert {path.parent for path in run_dir.rglob("events.out.tfevents.*")} == {run_dir, previous}
-
-
-def test_redo_sets_aside_the_event_files_with_the_other_outputs(tmp_path):
-    outputs = ["events.out.tfevents.1796023750.vm.9159.0", "hparams.yaml", "metrics.json", "tensorboard"]
-    for name in [*outputs, "train.log"]:
-        (tmp_path / name).mkdir() if name == "tensorboard" else (tmp_path / name).write_text("earlier")
-    previous = set_aside_outputs(tmp_path)
-    assert sorted(path.name for path in previous.iterdir()) == sorted([*outputs, "train.log"])
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([previous.name, "train.log"])
 
 
 def test_leftovers_of_a_kill_are_cleaned_and_a_damaged_last_checkpoint_falls_back_to_best(finished_run, tmp_path):
