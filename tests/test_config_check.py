@@ -5,16 +5,25 @@ from pathlib import Path
 
 import pytest
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
 
 import vae_lightning.train  # registers the run-directory resolver the config uses
+from vae_lightning.config.messages import composition_error
 from vae_lightning.config.validation import validate_train_config
 from vae_lightning.errors import ConfigError
 
 
 def _compose(*overrides: str):
+    """The composed config; a key or type its structured schema refuses raises the CLI's ConfigError."""
     conf_dir = Path(vae_lightning.train.__file__).parent / "conf"
     with initialize_config_dir(str(conf_dir), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
+        try:
+            return compose("train", overrides=list(overrides))
+        except ConfigCompositionException as error:
+            refused = composition_error(error, "vae_lightning.train")
+            if refused is None:
+                raise
+            raise refused from error
 
 
 BAD_INPUTS = [
@@ -31,7 +40,7 @@ BAD_INPUTS = [
     ("model.likelihood=poisson", "model.likelihood"),
     ("model.kl_schedule=cyclic", "model.kl_schedule='cyclic' is not allowed"),
     ("model.kl_schedule=linear_warmup", "model.kl_warmup_steps=0 is not allowed"),
-    ("+model.betta=2", "model.betta is not a setting of this config"),
+    ("+model.betta=2", "model.betta is not an argument of vae_lightning.models.VAELitModule"),
     ("optimizer.lr=0", "optimizer.lr=0 is not allowed"),
     ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not allowed"),
     ("optimizer.name=sgd", "optimizer.name='sgd' is not allowed"),
@@ -40,7 +49,7 @@ BAD_INPUTS = [
     ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed"),
     ("data.loader=fast", "data.loader='fast' is not allowed"),
     ("data.num_workers=-1", "data.num_workers=-1 is not allowed"),
-    ("+data.shuffle=false", "data.shuffle is not a setting of this config"),
+    ("+data.shuffle=false", "data.shuffle is not an argument of vae_lightning.data.MNISTFamilyDataModule"),
     ("trainer.max_epochs=abc", "trainer.max_epochs='abc' is not allowed: it must be an integer"),
     ("trainer.limit_train_batches=some", "trainer.limit_train_batches='some' is not allowed"),
     ("+trainer.max_epoch=3", "trainer.max_epoch is not an argument of lightning.pytorch.Trainer"),

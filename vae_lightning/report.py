@@ -14,9 +14,11 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
+import vae_lightning.config.schema  # noqa: F401  (registers the schema report.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.cli.commands import hydra_path, run_cli
+from vae_lightning.config.analysis_config import check_analysis_overrides
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_beta_csv
 from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
@@ -41,6 +43,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
             "sweep=outputs/multirun/2026-01-31/12-00-00."
         )
+    check_analysis_overrides(cfg.analysis)
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep))
     if cfg.analyze_missing:

@@ -34,8 +34,11 @@ def model_class(node: DictConfig) -> type:
 
 
 def supplied_by_code(cls: type) -> tuple[str, ...]:
-    """The constructor arguments of a model class that the code passes itself, so they are not model settings."""
-    return (*getattr(cls, "needs_from_data", ()), *OPTIMIZER_ARGUMENTS)
+    """The constructor arguments of a model class that the code passes itself, so they are not model settings; none
+    for a class that is not a model (it has no `needs_from_data`)."""
+    if not hasattr(cls, "needs_from_data"):
+        return ()
+    return (*cls.needs_from_data, *OPTIMIZER_ARGUMENTS)
 
 
 def build_model(model: DictConfig, optimizer: DictConfig, datamodule: LightningDataModule) -> Any:

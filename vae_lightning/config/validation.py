@@ -1,18 +1,14 @@
-"""Check a composed training config before anything runs: typed schemas for every group, then the value rules of the
-classes the config builds.
+"""Check a composed training config before anything runs: every `_target_` node against its class's signature, then
+the value rules of the classes the config builds.
 
-Hydra reports YAML syntax and unknown config groups itself; this catches the rest — a misspelt key, a string where a
-number belongs, β < 0, an image the architecture cannot halve — while nothing has been read or written yet, so a
-typo costs a second and leaves no half-made run directory behind.
+Hydra and the structured configs of vae_lightning/config/schema.py refuse a misspelt key or a wrongly typed run-level
+or trainer setting while composing; this catches the rest — a key or type that the class a node builds does not take,
+β < 0, an image the architecture cannot halve — while nothing has been read or written yet, so a typo costs a second
+and leaves no half-made run directory behind.
 """
 
-import collections.abc
-import dataclasses
-import inspect
 import math
-import types
-import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import lightning as L
@@ -23,107 +19,71 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
-from vae_lightning.config.analysis_config import analysis_config
-from vae_lightning.config.building import build, build_model, constructor_parameters, model_class, supplied_by_code
+from vae_lightning.config.analysis_config import check_analysis_overrides
+from vae_lightning.config.building import OPTIMIZER_ARGUMENTS, build, build_model, model_class, supplied_by_code
+from vae_lightning.config.class_schema import class_schema, constructor_hints, structured_schema
+from vae_lightning.config.messages import REFUSED_SETTING, refused_setting
+from vae_lightning.config.schema import train_schema
 from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import ConfigError
 
 
-@dataclasses.dataclass
-class OptimizerSchema:
-    name: str
-    lr: float
-    weight_decay: float
-
-
-@dataclasses.dataclass
-class TrainerSchema:
-    """The Trainer arguments conf/trainer/*.yaml set; any other (added with +trainer.x=) is checked by signature."""
-
-    _target_: str
-    accelerator: str
-    devices: Any  # an integer, a list of device indices, or "auto"
-    max_epochs: int
-    max_steps: int
-    precision: str | int
-    log_every_n_steps: int
-    check_val_every_n_epoch: int
-    limit_train_batches: int | float | None  # an integer counts batches, a float is a fraction of the epoch
-    limit_val_batches: int | float | None
-    limit_test_batches: int | float | None
-    enable_progress_bar: bool
-    deterministic: bool | str
-    default_root_dir: str
-
-
-@dataclasses.dataclass
-class RunSchema:
-    seed: int
-    ckpt_path: str | None
-    resume: str | None
-    redo: bool
-    analyze: bool
-    analysis: list[str]
-    threads: int | None
-
-
-_TYPE_WORDS = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
-
-
 def validate_train_config(cfg: DictConfig) -> None:
     """Raise ConfigError naming the first bad key, its value and what is allowed; return quietly otherwise."""
-    groups = ("data", "model", "optimizer", "trainer", "logger", "callbacks")
-    check_against_schema({key: cfg[key] for key in cfg if key not in groups}, RunSchema, prefix="")
-    check_against_schema(cfg.optimizer, OptimizerSchema, prefix="optimizer.")
-    check_against_class(cfg.data, prefix="data.")
-    check_against_class(cfg.model, prefix="model.", supplied_by_code=supplied_by_code)
-    check_against_schema(cfg.trainer, TrainerSchema, prefix="trainer.", extra_keys_allowed=True)
-    # Third-party classes with open-ended arguments: every key must at least be an argument of the class.
-    check_against_signature(cfg.trainer, prefix="trainer.")
-    check_against_signature(cfg.logger, prefix="logger.")
-    for name, node in cfg.callbacks.items():
-        check_against_signature(node, prefix=f"callbacks.{name}.")
+    check_nothing_missing(check_typed(cfg, train_schema(), prefix=""))
+    for prefix, node in dict_nodes(cfg):
+        if "_target_" in node:
+            check_against_class(node, prefix)
+    check_optimizer(cfg.optimizer, model_class(cfg.model))
     check_numbers_finite(cfg)
     check_run_settings(cfg)
     check_values(cfg)
     check_checkpoint_monitors(cfg)
 
 
-def check_against_schema(node: Mapping[str, Any], schema: type | Mapping[str, Any], prefix: str,
-                         extra_keys_allowed: bool = False, all_required: bool = True) -> None:
-    """Every key known to `schema` (a dataclass, or field name → type) and of its type; `all_required` when the
-    config must set every field rather than fall back on the class's defaults."""
-    fields = schema if isinstance(schema, Mapping) else {f.name: f.type for f in dataclasses.fields(schema)}
+def check_typed(node: DictConfig, schema: DictConfig, prefix: str, owner: str | None = None) -> DictConfig:
+    """`node`'s values merged into the structured config `schema`, so OmegaConf refuses a key it does not have or a
+    value not of its key's type (as plain values: a node typed by vae_lightning/config/schema.py merges only into
+    its own type). Hydra's composition checks the command line in the same way but lets a `+key=value` through."""
+    try:
+        return OmegaConf.merge(schema, OmegaConf.to_container(node, resolve=False))
+    except REFUSED_SETTING as error:
+        raise refused_setting(error, prefix, owner) from None
+
+
+def check_nothing_missing(cfg: DictConfig) -> None:
+    """Every setting has a value: none was removed (`~seed`) or left `???`."""
+    missing = [f"{prefix}{key}" for prefix, node in dict_nodes(cfg) for key in node if OmegaConf.is_missing(node, key)]
+    if missing:
+        raise ConfigError(
+            f"{', '.join(missing)} has no value. Give it one on the command line (key=value), or restore it in the "
+            "YAML file it comes from."
+        )
+
+
+def dict_nodes(node: DictConfig, prefix: str = "") -> Iterator[tuple[str, DictConfig]]:
+    """`node` and every dict node below it, each with the dotted prefix of its keys; no interpolation is resolved."""
+    yield prefix, node
     for key in node:
-        if key not in fields and not extra_keys_allowed:
-            raise ConfigError(
-                f"{prefix}{key} is not a setting of this config (a misspelling?). The settings are: "
-                f"{', '.join(prefix + name for name in fields if name != '_target_')}."
-            )
-    for key, expected in fields.items():
-        if key not in node:
-            if not all_required:
-                continue
-            raise ConfigError(f"{prefix}{key} is missing from the config; restore it in the group's YAML file.")
-        value = _plain(node, key)
-        if value is _RESOLVED_LATER:
+        if OmegaConf.is_missing(node, key) or OmegaConf.is_interpolation(node, key):
             continue
-        if not _matches(value, expected):
-            raise ConfigError(f"{prefix}{key}={value!r} is not allowed: it must be {_describe(expected)}.")
+        if isinstance(child := node[key], DictConfig):
+            yield from dict_nodes(child, f"{prefix}{key}.")
 
 
-def check_against_class(node: DictConfig, prefix: str,
-                        supplied_by_code: Callable[[type], tuple[str, ...]] = lambda cls: ()) -> None:
-    """A group of our own classes: its keys are the arguments of its `_target_`, typed by their annotations, so a
-    new model or data module is checked the moment it exists, with no schema to keep in step."""
+def check_against_class(node: DictConfig, prefix: str) -> None:
+    """A `_target_` node's keys are the arguments of its class, typed by their annotations (see class_schema); the
+    arguments the code passes itself (what a model needs from its data) are not settings."""
     target = _target_class(node, prefix)
-    hints: dict[str, Any] = {}
-    for klass in reversed(target.__mro__):  # a subclass's annotation wins over its parent's
-        if "__init__" in vars(klass):
-            hints |= typing.get_type_hints(klass.__init__)
-    fields = {"_target_": str} | {name: hints.get(name, Any) for name in constructor_parameters(target)
-                                  if name not in supplied_by_code(target)}
-    check_against_schema(node, fields, prefix, all_required=False)
+    check_typed(node, class_schema(target, leave_out=supplied_by_code(target)), prefix, owner=node._target_)
+
+
+def check_optimizer(node: DictConfig, model: type) -> None:
+    """The optimizer node builds no class of its own: its keys are the model's optimiser arguments, typed by them
+    (a `_target_` optimizer node would be checked against its class, like any other)."""
+    hints = constructor_hints(model)
+    check_typed(node, structured_schema("OptimizerSettings", {
+        key: hints.get(argument, Any) for argument, key in OPTIMIZER_ARGUMENTS.items()}), prefix="optimizer.")
 
 
 def _target_class(node: DictConfig, prefix: str) -> type:
@@ -134,20 +94,6 @@ def _target_class(node: DictConfig, prefix: str) -> type:
             f"{prefix}_target_={node.get('_target_')!r} is not a class that can be imported ({error}). Pick one of "
             f"the shipped {prefix.rstrip('.')} configs, or give the full import path of your own class."
         ) from error
-
-
-def check_against_signature(node: DictConfig, prefix: str) -> None:
-    """Every key of a `_target_` node must be an argument of the class it builds."""
-    target = get_class(node._target_)
-    parameters = inspect.signature(target.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    for key in node:
-        if key != "_target_" and key not in parameters:
-            raise ConfigError(
-                f"{prefix}{key} is not an argument of {node._target_} (a misspelling?). See that class's "
-                "documentation for the arguments it takes."
-            )
 
 
 # float32's largest value: the model computes in float32, so a larger setting becomes infinity inside it.
@@ -177,30 +123,6 @@ def check_run_settings(cfg: DictConfig) -> None:
             f"threads={cfg.threads} is not allowed: it must be null (torch's default, all cores) or an integer ≥ 1."
         )
     check_analysis_overrides(cfg.analysis)
-
-
-def check_analysis_overrides(overrides: list[str]) -> None:
-    """Each `analysis=[...]` entry is `key=value` with a key of analyze.yaml and a value of that key's type, so a
-    typo fails now rather than after training, when the analysis starts."""
-    defaults = analysis_config("<run>")
-    for override in overrides:
-        key, sep, _ = override.partition("=")
-        if not sep or OmegaConf.select(defaults, key, default=_UNKNOWN) is _UNKNOWN:
-            raise ConfigError(
-                f"analysis entry {override!r} is not allowed: it must be key=value with a key of analyze.yaml "
-                "(vae_lightning/conf/analyze.yaml), e.g. 'analysis=[\"iwae.num_images=1000\"]'."
-            )
-        default = OmegaConf.select(defaults, key)
-        value = OmegaConf.select(OmegaConf.from_dotlist([override]), key)
-        if default is not None and not OmegaConf.is_config(default) and value is not None \
-                and not _matches(value, type(default)):
-            raise ConfigError(
-                f"analysis entry {override!r} is not allowed: analyze.yaml's {key} must be "
-                f"{_describe(type(default))} (its default is {default!r})."
-            )
-
-
-_UNKNOWN = object()
 
 
 def check_checkpoint_monitors(cfg: DictConfig) -> None:
@@ -248,30 +170,3 @@ def _plain(node: Mapping[str, Any], key: str) -> Any:
         return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
     except InterpolationResolutionError:
         return _RESOLVED_LATER
-
-
-def _matches(value: Any, expected: Any) -> bool:
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, option) for option in typing.get_args(expected))
-    if origin in (list, tuple, collections.abc.Sequence):
-        item = typing.get_args(expected)[0]
-        return isinstance(value, list) and all(_matches(v, item) for v in value)
-    if expected is Any:
-        return True
-    if expected is type(None):
-        return value is None
-    if expected is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, expected)
-
-
-def _describe(expected: Any) -> str:
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join("null" if t is type(None) else _describe(t) for t in typing.get_args(expected))
-    if origin in (list, tuple, collections.abc.Sequence):
-        return f"a list of {_describe(typing.get_args(expected)[0]).removeprefix('an ').removeprefix('a ')}s"
-    return _TYPE_WORDS.get(expected, expected.__name__)
