@@ -8,6 +8,7 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
+import vae_lightning.config.schema  # noqa: F401  (registers the schema analyze.yaml names)
 from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.job import analyze
 from vae_lightning.cli.commands import run_cli

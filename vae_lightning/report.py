@@ -15,7 +15,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
+import vae_lightning.config.schema  # noqa: F401  (registers the schema report.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
+from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
@@ -44,6 +46,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
             "sweep=outputs/multirun/2026-01-31/12-00-00."
         )
+    check_analysis_overrides(cfg.analysis)
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep), SweepAxis(cfg.report.axis))
     axis = sweep.axis

@@ -22,14 +22,15 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
+import vae_lightning.config.schema  # noqa: F401  (registers the schema train.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import analysis_config, analyze
 from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
 from vae_lightning.cli.commands import run_cli
+from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.cli.console import closing_summary, progress_display, start_line
 from vae_lightning.cli.console_copy import console_copied_to
-from vae_lightning.config.validation import validate_train_config
 from vae_lightning.engine.building import build
 from vae_lightning.engine.checkpoint_schema import check_resumable, import_path
 from vae_lightning.engine.module import TrainingEngine, build_engine

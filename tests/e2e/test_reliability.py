@@ -96,7 +96,7 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_data_
 @pytest.mark.parametrize(("override", "expected"), [
     ("model.beta=-0.5", "model.beta=-0.5 is not allowed"),
     ("model.latent_dim=abc", "model.latent_dim='abc' is not allowed: it must be an integer"),
-    ("+model.betta=2", "model.betta is not a setting"),
+    ("+model.betta=2", "model.betta is not an argument"),
     ("hydra.run.dir=/proc/vae_lightning_run", "cannot be written"),
 ])
 def test_bad_config_fails_before_any_directory_is_made(override, expected, tiny_data_root, tmp_path):

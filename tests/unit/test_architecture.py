@@ -14,10 +14,10 @@ LAYERS = [
     {"data"},
     {"models"},
     {"engine"},
+    {"config"},
     {"runs"},
     {"analysis"},
     {"callbacks", "reporting"},
-    {"config"},
     {"cli"},
     {"train", "analyze", "report"},
 ]

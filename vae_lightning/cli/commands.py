@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from hydra.errors import ConfigCompositionException, OverrideParseException
 
 from vae_lightning.cli.console import silence_uninformative_messages
-from vae_lightning.cli.misspelt_keys import misspelt_key_message, unknown_key
-from vae_lightning.errors import ConfigError, exit_with
+from vae_lightning.config.messages import composition_error
+from vae_lightning.errors import exit_with
 from vae_lightning.runs.commands import PLAIN_PATH, hydra_path
 
 
@@ -32,9 +32,10 @@ def run_cli(main: Callable[[], Any], path_keys: Sequence[str], config_name: str)
     """Call a `hydra.main` entry point after quoting the path arguments of `path_keys` (see quote_existing_paths),
     with Lightning's uninformative messages silenced from the first Trainer on (see vae_lightning.cli.console).
 
-    HYDRA_FULL_ERROR (Hydra's documented switch) makes Hydra raise its composition errors instead of printing them,
-    so that a misspelt key gets the project's message (see misspelt_keys); every other Hydra error is printed as
-    Hydra would. A user who sets HYDRA_FULL_ERROR keeps Hydra's own handling and full tracebacks.
+    A command line Hydra cannot compose into the config gets the project's one-paragraph message, built from the
+    error's cause (see vae_lightning.config.messages). Hydra prints its errors itself and exits unless
+    HYDRA_FULL_ERROR (its documented switch) is set, which is the only way to receive the exception object; so it is
+    set here when the user has not set it. A user who sets it keeps Hydra's own handling and full tracebacks.
     """
     silence_uninformative_messages()
     sys.argv[1:] = quote_existing_paths(sys.argv[1:], path_keys)
@@ -45,12 +46,12 @@ def run_cli(main: Callable[[], Any], path_keys: Sequence[str], config_name: str)
     try:
         main()
     except ConfigCompositionException as error:
-        key = unknown_key(error)
-        if key is None:
+        message = composition_error(error, f"vae_lightning.{config_name}")
+        if message is None:
             print(f"Error: {error}", file=sys.stderr)
             sys.exit(1)
-        exit_with(ConfigError(misspelt_key_message(key, config_name, sys.argv[1:])))
-    except (MissingConfigException, OverrideParseException) as error:
+        exit_with(message)
+    except OverrideParseException as error:
         print(f"Error: {error}", file=sys.stderr)
         sys.exit(1)
 

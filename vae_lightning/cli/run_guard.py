@@ -16,7 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from vae_lightning.config.validation import validate_train_config
+from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.runs.commands import hydra_path, rerun_sweep_command, shell_command
 from vae_lightning.runs.directory import FAILURE_FILE, read_json_record

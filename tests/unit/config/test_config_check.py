@@ -4,7 +4,7 @@
 import pytest
 
 from tests.config_helpers import compose_train
-from vae_lightning.config.validation import validate_train_config
+from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.errors import ConfigError
 
 BAD_INPUTS = [
@@ -21,16 +21,20 @@ BAD_INPUTS = [
     ("model.likelihood=poisson", "model.likelihood"),
     ("model.kl_schedule=cyclic", "model.kl_schedule='cyclic' is not allowed"),
     ("model.kl_schedule=linear_warmup", "model.kl_warmup_steps=0 is not allowed"),
-    ("+model.betta=2", "model.betta is not a setting of this config"),
+    ("+model.betta=2", "model.betta is not an argument of vae_lightning.models.BetaVAE"),
     ("optimizer.lr=0", "optimizer.lr=0 is not allowed"),
     ("optimizer.lr=-0.1", "optimizer.lr=-0.1 is not allowed"),
-    ("optimizer.name=sgd", "optimizer.name='sgd' is not allowed"),
+    ("+optimizer.momentum=0.9", "optimizer.momentum is not an argument of torch.optim.Adam"),
+    ("optimizer=sgd optimizer.momentum=-1", "Invalid momentum value: -1"),
+    ("scheduler=step scheduler.step_size=x", "scheduler.step_size='x' is not allowed"),
+    ("model=iwae model.k=0", "model.k=0 is not allowed"),
+    ("model=iwae model.beta=4", "model.beta"),
     ("data.name=cifar10", "data.name='cifar10' is not allowed"),
     ("data.batch_size=0", "data.batch_size=0 is not allowed"),
     ("data.val_fraction=1.5", "data.val_fraction=1.5 is not allowed"),
     ("data.loader=fast", "data.loader='fast' is not allowed"),
     ("data.num_workers=-1", "data.num_workers=-1 is not allowed"),
-    ("+data.shuffle=false", "data.shuffle is not a setting of this config"),
+    ("+data.shuffle=false", "data.shuffle is not an argument of vae_lightning.data.MNISTFamilyDataModule"),
     ("trainer.max_epochs=abc", "trainer.max_epochs='abc' is not allowed: it must be an integer"),
     ("trainer.limit_train_batches=some", "trainer.limit_train_batches='some' is not allowed"),
     ("+trainer.max_epoch=3", "trainer.max_epoch is not an argument of lightning.pytorch.Trainer"),
@@ -70,7 +74,8 @@ def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, me
     ["model.kl_schedule=linear_warmup", "model.kl_warmup_steps=1000"],
     ["model.kl_schedule=capacity", "model.capacity_max=25", "model.capacity_steps=10000"],
     ["trainer.limit_train_batches=0.25", "trainer.limit_val_batches=3", "+trainer.gradient_clip_val=1.0"],
-    ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer.name=adamw", "threads=1"],
+    ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer=adamw", "threads=1"],
+    ["optimizer=sgd", "scheduler=cosine"], ["scheduler=step", "model=factor_vae"], ["model=iwae", "model.k=10"],
     ["callbacks.checkpoint.monitor=val/neg_elbo", 'analysis=["iwae.num_images=100","latent_map.tsne=true"]'],
 ])
 def test_valid_configs_pass(overrides):

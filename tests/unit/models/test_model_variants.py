@@ -10,7 +10,7 @@ from tests.config_helpers import compose_train
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.metrics import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
-from vae_lightning.config.validation import validate_train_config
+from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.engine.building import constructor_parameters
 from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
@@ -144,7 +144,7 @@ def test_chance_is_the_share_of_the_most_common_label():
 @pytest.mark.parametrize(("overrides", "message"), [
     (["model=cvae", "model.conditioning=film"], "model.conditioning='film' is not allowed"),
     (["model=cvae", "model.embedding_dim=-2"], "model.embedding_dim=-2 is not allowed"),
-    (["model=cvae", "+model.alpha=1"], "model.alpha is not a setting of this config"),
+    (["model=cvae", "+model.alpha=1"], "model.alpha is not an argument of vae_lightning.models"),
     (["model=vae_classifier", "model.alpha=-1"], "model.alpha=-1 is not allowed"),
     (["model=vae_classifier", "model.alpha=abc"], "model.alpha='abc' is not allowed: it must be a number"),
     (["model.channels=[4,8,16,32]"], "cannot pass through 4 stride-2 convolution layers"),
