@@ -24,7 +24,8 @@ class FreeBitsVAE(BetaVAE):
     }
 
     def __init__(self, free_bits: float = 0.5, **vae_settings: Any) -> None:
-        super().__init__(free_bits=free_bits, **vae_settings)
+        self.keep_settings(free_bits=free_bits)
+        super().__init__(**vae_settings)
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         terms = self.beta_vae_terms(self(x, labels), x, step)

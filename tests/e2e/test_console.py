@@ -23,7 +23,7 @@ def run_with_progress(tiny_data_root, tmp_path_factory):
 def test_console_shows_one_start_line_progress_lines_and_no_lightning_banners(run_with_progress):
     _, result = run_with_progress
     printed = result.stdout + result.stderr
-    assert printed.count("Training VAELitModule (4-d latent, β=1") == 1
+    assert printed.count("Training BetaVAE (4-d latent, β=1") == 1
     assert "GPU available" not in printed and "TPU available" not in printed and "litlogger" not in printed
     assert "Test metric" not in printed and "LeafSpec" not in printed and "transfer_batch_to_device" not in printed
     progress = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]

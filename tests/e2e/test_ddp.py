@@ -38,5 +38,5 @@ def test_ddp_logs_checkpoints_and_reports_once(single_and_ddp):
     assert len(list((run_dir / "checkpoints").glob("best-*.ckpt"))) == 1
     lines = result.stdout.splitlines()
     # The start line and the closing summary, from process 0 only.
-    assert sum(line.startswith("Training VAELitModule") for line in lines) == 1
+    assert sum(line.startswith("Training BetaVAE") for line in lines) == 1
     assert sum(line.startswith("Test (") for line in lines) == 1

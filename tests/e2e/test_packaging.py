@@ -39,7 +39,7 @@ def test_an_installed_wheel_composes_its_packaged_configs_after_the_projects_own
     (project / "conf" / "experiment" / "my_study.yaml").write_text("# @package _global_\nmodel:\n  beta: 7.5\n")
     (project / "conf" / "model").mkdir()
     (project / "conf" / "model" / "conv_vae.yaml").write_text(
-        "_target_: vae_lightning.models.VAELitModule\nlatent_dim: 3\n")
+        "_target_: vae_lightning.models.BetaVAE\nlatent_dim: 3\n")
     env = {**os.environ, "PYTHONPATH": str(site)}
 
     def cli(*arguments: str) -> str:

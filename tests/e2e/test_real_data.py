@@ -6,7 +6,8 @@ import lightning as L
 import pytest
 
 from vae_lightning.data import MNISTFamilyDataModule
-from vae_lightning.models import VAELitModule
+from vae_lightning.engine.module import engine_for
+from vae_lightning.models import BetaVAE
 
 DATA_ROOT = os.environ.get("VAE_LIGHTNING_DATA")
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 def test_fashion_validation_neg_elbo_falls_well_below_its_start(tmp_path):
     L.seed_everything(0, verbose=False)
     datamodule = MNISTFamilyDataModule("fashion", root=DATA_ROOT, cache_dir=str(tmp_path / "cache"), download=False)
-    model = VAELitModule()
+    model = engine_for(BetaVAE)
     trainer = L.Trainer(max_steps=150, limit_val_batches=4, num_sanity_val_steps=0, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, accelerator="cpu")
     (before,) = trainer.validate(model, datamodule=datamodule, verbose=False)

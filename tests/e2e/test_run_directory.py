@@ -40,7 +40,7 @@ def test_refused_commands_leave_the_run_and_its_config_untouched(finished_run, t
     metrics = (run_dir / "metrics.json").read_text()
     refusals = {
         "model.beta=4": "model.beta: run 1.0 vs command 4",  # a finished run rerun with other settings
-        "model=cvae": "trained the model vae_lightning.models.vae.VAELitModule, but this command asks for",
+        "model=cvae": "trained the model vae_lightning.models.beta_vae.BetaVAE, but this command asks for",
         "threads=2": "trained with 1 CPU thread(s) and this command would continue it with 2",
     }
     for override, message in refusals.items():

@@ -198,9 +198,17 @@ class HParamsSettings:
 
 
 @dataclass
+class ReportAxis:
+    """The config key a sweep varies: the x of every table and plot of the report."""
+
+    axis: str = MISSING
+
+
+@dataclass
 class ReportSettings(RestoreSettings):
     """conf/report.yaml."""
 
+    report: ReportAxis = field(default_factory=ReportAxis)
     sweep: str = MISSING
     analyze_missing: bool = MISSING
     analysis: list[str] = MISSING  # analyze.yaml overrides, key=value

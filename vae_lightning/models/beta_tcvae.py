@@ -37,7 +37,8 @@ class BetaTCVAE(VAE):
         require(tc_estimator in TC_ESTIMATORS, "model.tc_estimator", tc_estimator,
                 "use 'mss' (minibatch-stratified sampling, recommended by Chen et al. 2018) or 'mws' "
                 "(minibatch-weighted sampling)")
-        super().__init__(beta=beta, alpha=alpha, gamma=gamma, tc_estimator=tc_estimator, **vae_settings)
+        self.keep_settings(beta=beta, alpha=alpha, gamma=gamma, tc_estimator=tc_estimator)
+        super().__init__(**vae_settings)
         # N, the number of training images q(z) is averaged over; set when fitting starts, saved with the weights.
         self.register_buffer("dataset_size", torch.tensor(0, dtype=torch.long))
 

@@ -19,8 +19,9 @@ class BetaVAE(VAE):
                  kl_warmup_steps: int = 0, capacity_max: float = 0.0, capacity_steps: int = 0,
                  **vae_settings: Any) -> None:
         require(beta >= 0, "model.beta", beta, "β weights the KL term and must be ≥ 0")
-        super().__init__(image_shape, beta=beta, kl_schedule=kl_schedule, kl_warmup_steps=kl_warmup_steps,
-                         capacity_max=capacity_max, capacity_steps=capacity_steps, **vae_settings)
+        self.keep_settings(beta=beta, kl_schedule=kl_schedule, kl_warmup_steps=kl_warmup_steps,
+                           capacity_max=capacity_max, capacity_steps=capacity_steps)
+        super().__init__(image_shape, **vae_settings)
         self.kl_schedule = KLSchedule(kl_schedule, beta, kl_warmup_steps, capacity_max, capacity_steps)
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:

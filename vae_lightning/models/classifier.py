@@ -30,7 +30,8 @@ class ClassifierVAE(BetaVAE):
     def __init__(self, num_classes: int = 10, alpha: float = 50.0, **vae_settings: Any) -> None:
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a classifier needs ≥ 2 classes")
         require(alpha >= 0, "model.alpha", alpha, "the weight of the cross-entropy must be ≥ 0")
-        super().__init__(num_classes=num_classes, alpha=alpha, **vae_settings)
+        self.keep_settings(num_classes=num_classes, alpha=alpha)
+        super().__init__(**vae_settings)
 
     def build_network(self, condition_dim: int = 0) -> ConvVAE:
         self.classifier = nn.Linear(self.hparams.latent_dim, self.hparams.num_classes)

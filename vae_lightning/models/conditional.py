@@ -25,8 +25,8 @@ class ConditionalVAE(BetaVAE):
         require(num_classes >= 2, "num_classes (from the data)", num_classes, "a conditional VAE needs ≥ 2 classes")
         require(conditioning in CONDITIONINGS, "model.conditioning", conditioning, f"use one of {CONDITIONINGS}")
         require(embedding_dim >= 1, "model.embedding_dim", embedding_dim, "it must be ≥ 1")
-        super().__init__(num_classes=num_classes, conditioning=conditioning, embedding_dim=embedding_dim,
-                         **vae_settings)
+        self.keep_settings(num_classes=num_classes, conditioning=conditioning, embedding_dim=embedding_dim)
+        super().__init__(**vae_settings)
 
     def build_network(self, condition_dim: int = 0) -> ConvVAE:
         h = self.hparams

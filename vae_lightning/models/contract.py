@@ -55,8 +55,12 @@ class GenerativeModel(nn.Module):
     monitored_term: ClassVar[str] = "loss"
 
     def keep_settings(self, **settings: Any) -> None:
-        """Record the constructor's arguments: what rebuilds this model from a checkpoint."""
-        self.hparams = Settings(settings)
+        """Record constructor arguments, beside any recorded already: what rebuilds this model from a checkpoint.
+
+        A subclass calls it before `super().__init__(...)`, so its own settings are there when the parent builds the
+        network; each class's constructor names only its own arguments and passes the rest on, so a key no class
+        takes is refused (by Python, and by the config check, which reads the same signatures)."""
+        self.hparams = Settings({**self.__dict__.get("hparams", {}), **settings})
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         """The named terms of the objective on one batch, scalars as means over its images and 1-d terms as one

@@ -42,8 +42,9 @@ class FactorVAE(BetaVAE):
         require(discriminator_lr > 0, "model.discriminator_lr", discriminator_lr, "the learning rate must be > 0")
         require(discriminator_hidden >= 1 and discriminator_layers >= 1, "model.discriminator_hidden/layers",
                 (discriminator_hidden, discriminator_layers), "both must be ≥ 1 (the paper: 1000 units, 6 layers)")
-        super().__init__(gamma=gamma, discriminator_lr=discriminator_lr, discriminator_hidden=discriminator_hidden,
-                         discriminator_layers=discriminator_layers, **vae_settings)
+        self.keep_settings(gamma=gamma, discriminator_lr=discriminator_lr, discriminator_hidden=discriminator_hidden,
+                           discriminator_layers=discriminator_layers)
+        super().__init__(**vae_settings)
         self.discriminator = FactorDiscriminator(self.hparams.latent_dim, discriminator_hidden, discriminator_layers)
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:

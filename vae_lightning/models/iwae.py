@@ -28,7 +28,8 @@ class IWAE(VAE):
 
     def __init__(self, k: int = 5, **vae_settings: Any) -> None:
         require(k >= 1, "model.k", k, "the number of importance samples must be an integer ≥ 1")
-        super().__init__(k=k, **vae_settings)
+        self.keep_settings(k=k)
+        super().__init__(**vae_settings)
 
     def objective(self, x: Tensor, labels: Tensor | None, step: int | None) -> dict[str, Tensor]:
         condition = self.condition(labels)

@@ -7,7 +7,7 @@ conditional subclass overrides `condition` to feed a label to both networks.
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import torch
 from torch import Tensor
@@ -44,7 +44,7 @@ class VAE(GenerativeModel):
     def __init__(self, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 32,
                  channels: Sequence[int] | None = None, kernel_size: int = 4, hidden_dim: int = 256,
                  likelihood: str = "bernoulli", gaussian_sigma: float = 0.1, learn_sigma: bool = False,
-                 dequantize: bool = False, num_mixtures: int = 5, **own_settings: Any) -> None:
+                 dequantize: bool = False, num_mixtures: int = 5) -> None:
         super().__init__()
         require(latent_dim >= 1, "model.latent_dim", latent_dim, "it must be an integer ≥ 1")
         require(channels is None or (len(channels) >= 1 and all(c >= 1 for c in channels)), "model.channels",
@@ -56,7 +56,7 @@ class VAE(GenerativeModel):
         self.keep_settings(image_shape=list(image_shape), latent_dim=latent_dim,
                            channels=None if channels is None else list(channels), kernel_size=kernel_size,
                            hidden_dim=hidden_dim, likelihood=likelihood, gaussian_sigma=gaussian_sigma,
-                           learn_sigma=learn_sigma, dequantize=dequantize, num_mixtures=num_mixtures, **own_settings)
+                           learn_sigma=learn_sigma, dequantize=dequantize, num_mixtures=num_mixtures)
         # dequantize defaults to false here, not in conf/model/conv_vae.yaml, so a checkpoint written before the
         # option existed (a Gaussian on raw pixels) loads with the behaviour it was trained with.
         self.likelihood = make_likelihood(likelihood, gaussian_sigma, learn_sigma, dequantize, num_mixtures)

@@ -19,7 +19,7 @@ from vae_lightning.analysis.representation import (
 )
 from vae_lightning.analysis.smoothness import traversal_smoothness
 from vae_lightning.errors import ConfigError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 from vae_lightning.models.likelihoods import DecoderLikelihood
 from vae_lightning.models.objectives import gaussian_kl_per_dim
 
@@ -57,7 +57,7 @@ class LinearGaussianModel(nn.Module):
         self.likelihood = IdentityGaussianLikelihood()
 
     def condition(self, labels: Tensor | None) -> None:
-        return None  # unconditional, like VAELitModule
+        return None  # unconditional, like BetaVAE
 
 
 def exact_posterior_model() -> LinearGaussianModel:
@@ -138,7 +138,7 @@ def test_iwae_is_reproducible_from_the_generator_seed():
 
 def test_iwae_on_the_conv_vae_with_one_sample_matches_its_neg_elbo():
     torch.manual_seed(0)
-    model = VAELitModule(image_shape=(1, 8, 8), latent_dim=3, channels=(4,), hidden_dim=16)
+    model = BetaVAE(image_shape=(1, 8, 8), latent_dim=3, channels=(4,), hidden_dim=16)
     images = torch.rand(1, 1, 8, 8).round().expand(2000, -1, -1, -1)
     result = iwae(model, images, num_samples=1, batch_size=500)
     with torch.no_grad():
@@ -353,7 +353,7 @@ def test_a_class_offset_far_below_the_posterior_noise_shows_on_mu_but_not_on_sam
 
 def test_likelihood_numbers_of_an_8bit_likelihood_give_bits_per_dim_and_a_paired_convergence_check():
     torch.manual_seed(0)
-    model = VAELitModule(image_shape=(1, 8, 8), latent_dim=2, channels=(4,), hidden_dim=8,
+    model = BetaVAE(image_shape=(1, 8, 8), latent_dim=2, channels=(4,), hidden_dim=8,
                          likelihood="discretized_logistic", num_mixtures=2)
     images = torch.randint(0, 256, (12, 1, 8, 8)).float().div(255)
     settings = OmegaConf.create({"num_samples": 20, "batch_size": 5,

@@ -12,9 +12,9 @@ def test_pythae_loss_is_our_negative_elbo_on_the_same_networks_and_noise(monkeyp
     from pythae.models import VAE, VAEConfig
     from vs_pythae import PythaeDecoder, PythaeEncoder
 
-    from vae_lightning.models import VAELitModule
+    from vae_lightning.models import BetaVAE
 
-    ours = VAELitModule(latent_dim=4, channels=[4, 8], hidden_dim=16)
+    ours = BetaVAE(latent_dim=4, channels=[4, 8], hidden_dim=16)
     theirs = VAE(VAEConfig(input_dim=(1, 28, 28), latent_dim=4, reconstruction_loss="bce"),
                  encoder=PythaeEncoder(ours.vae.encoder), decoder=PythaeDecoder(ours.vae.decoder))
     x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(0))

@@ -11,9 +11,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
-from vae_lightning.config.analysis_config import analysis_config, check_analysis_overrides
 
 import vae_lightning.train  # registers the schemas and resolvers the configs name
+from vae_lightning.analysis.job import analysis_config, check_analysis_overrides
 from vae_lightning.cli.config_check import check_against_class, validate_train_config
 from vae_lightning.config.messages import composition_error, in_words
 from vae_lightning.config.schema import AnalyzeSettings, ReportSettings, TrainerSettings, TrainSettings

@@ -9,8 +9,9 @@ from tests.data_helpers import write_idx_dataset
 from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.data.idx import read_idx
 from vae_lightning.data.mnist_family import InMemoryImages
+from vae_lightning.engine.module import engine_for
 from vae_lightning.errors import ConfigError, DataError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 
 N_TRAIN, N_TEST = 64, 32
 N_VAL = round(N_TRAIN * 0.1)
@@ -202,7 +203,7 @@ class _TrainingBatches(L.Callback):
 def _fit(datamodule, epochs: int, tmp_path: Path, ckpt_path: str | None = None) -> _TrainingBatches:
     seen = _TrainingBatches()
     torch.manual_seed(0)
-    model = VAELitModule(latent_dim=2, channels=(4,), hidden_dim=8)
+    model = engine_for(BetaVAE, latent_dim=2, channels=[4], hidden_dim=8)
     trainer = L.Trainer(max_epochs=epochs, logger=False, enable_progress_bar=False, enable_model_summary=False,
                         limit_val_batches=0, default_root_dir=tmp_path, callbacks=[seen])
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

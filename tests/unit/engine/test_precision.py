@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from vae_lightning.analysis import likelihood_numbers as numbers
 from vae_lightning.engine.precision import choose_evaluation_precision, choose_precision, cpu_bf16_flags
 from vae_lightning.errors import ConfigError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 
 AMX_CPU = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
 AVX2_CPU = "processor\t: 0\nflags\t\t: fpu sse avx2 fma\n"
@@ -50,7 +50,7 @@ SETTINGS = OmegaConf.create({"num_samples": 8, "batch_size": 4, "precision_check
                              "convergence": {"num_samples": [1, 8], "num_images": 4}})
 
 
-def likelihood_block(model: VAELitModule, images: torch.Tensor, bfloat16: bool) -> dict:
+def likelihood_block(model: BetaVAE, images: torch.Tensor, bfloat16: bool) -> dict:
     labels = torch.zeros(len(images), dtype=torch.long)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
         return numbers.likelihood_numbers(model, images, labels, SETTINGS, seed=0, subset="test")
@@ -59,7 +59,7 @@ def likelihood_block(model: VAELitModule, images: torch.Tensor, bfloat16: bool) 
 @pytest.fixture(scope="module")
 def small_model_and_images():
     torch.manual_seed(0)
-    model = VAELitModule(latent_dim=4, channels=[4, 8], hidden_dim=16).eval()
+    model = BetaVAE(latent_dim=4, channels=[4, 8], hidden_dim=16).eval()
     return model, torch.rand(10, 1, 28, 28).round()
 
 

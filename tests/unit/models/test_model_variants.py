@@ -12,9 +12,10 @@ from vae_lightning.analysis.metrics import chance_accuracy
 from vae_lightning.analysis.panels import chosen_classes, pairs_differing_in
 from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.engine.building import constructor_parameters
+from vae_lightning.engine.checkpoint_schema import FORMAT_KEY, FORMAT_VERSION
 from vae_lightning.errors import CheckpointError, ConfigError
-from vae_lightning.models import ClassifierVAELitModule, ConditionalVAELitModule, ConvVAE, VAELitModule
-from vae_lightning.models.nets.conv_vae import derived_channels
+from vae_lightning.models import BetaVAE, ClassifierVAE, ConditionalVAE
+from vae_lightning.models.nets.conv_vae import ConvVAE, derived_channels
 from vae_lightning.runs.loading import restore_model
 
 SMALL = {"image_shape": (1, 8, 8), "latent_dim": 3, "channels": (4,), "hidden_dim": 8}
@@ -38,7 +39,7 @@ def test_an_image_too_small_to_halve_is_refused_with_the_fix(side):
 @pytest.mark.parametrize("conditioning", ["onehot", "embedding"])
 def test_the_decoder_of_a_conditional_vae_depends_on_the_label(conditioning):
     torch.manual_seed(0)
-    model = ConditionalVAELitModule(num_classes=4, conditioning=conditioning, embedding_dim=5, **SMALL)
+    model = ConditionalVAE(num_classes=4, conditioning=conditioning, embedding_dim=5, **SMALL)
     z = torch.randn(2, 3)
     as_class_0 = model.decode_mean(z, model.condition(torch.tensor([0, 0])))
     as_class_3 = model.decode_mean(z, model.condition(torch.tensor([3, 3])))
@@ -47,14 +48,14 @@ def test_the_decoder_of_a_conditional_vae_depends_on_the_label(conditioning):
 
 
 def test_a_conditional_vae_without_labels_says_what_it_needs():
-    model = ConditionalVAELitModule(num_classes=3, **SMALL)
+    model = ConditionalVAE(num_classes=3, **SMALL)
     with pytest.raises(ConfigError, match="needs the class label"):
         model.objective(torch.rand(2, 1, 8, 8), None, None)
 
 
 def test_the_plain_vae_ignores_labels():
     torch.manual_seed(0)
-    model = VAELitModule(**SMALL)
+    model = BetaVAE(**SMALL)
     x = torch.rand(2, 1, 8, 8)
     assert model.condition(torch.tensor([0, 1])) is None
     torch.manual_seed(1)
@@ -71,18 +72,18 @@ def test_the_plain_vae_ignores_labels():
 ])
 def test_bad_conditional_settings_name_their_key(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        ConditionalVAELitModule(**({"num_classes": 3} | kwargs), **SMALL)
+        ConditionalVAE(**({"num_classes": 3} | kwargs), **SMALL)
 
 
 def _classifier_loss(labels: torch.Tensor, alpha: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
     """What the classifier head adds to the β-VAE loss for `labels`, and its logits for the same images."""
     torch.manual_seed(0)
-    model = ClassifierVAELitModule(num_classes=3, alpha=alpha, **SMALL)
+    model = ClassifierVAE(num_classes=3, alpha=alpha, **SMALL)
     x = torch.rand(len(labels), 1, 8, 8)
     torch.manual_seed(1)
     terms = model.objective(x, labels, None)
     torch.manual_seed(1)
-    vae_loss = model.vae_terms(model(x), x, None)["loss"]
+    vae_loss = model.beta_vae_terms(model(x), x, None)["loss"]
     assert terms["loss"].item() == pytest.approx((vae_loss + alpha * terms["ce"]).item(), rel=1e-6)
     return alpha * terms["ce"], model.classify(model.encode(x)[0])
 
@@ -100,28 +101,35 @@ def test_a_batch_without_labels_adds_nothing_and_stays_finite():
 
 
 def test_subclass_settings_include_the_vae_settings_they_pass_on():
-    parameters = constructor_parameters(ConditionalVAELitModule)
+    parameters = constructor_parameters(ConditionalVAE)
     assert {"num_classes", "conditioning", "embedding_dim", "beta", "latent_dim", "kl_schedule"} <= set(parameters)
     assert "vae_settings" not in parameters
 
 
-def test_a_checkpoint_naming_an_unknown_model_class_is_refused(tmp_path):
-    checkpoint = {"hyper_parameters": {}, "state_dict": {}, "vae_lightning_classes": {"model": "os.system"}}
+def _checkpoint(model_settings: dict, state: dict) -> dict:
+    return {FORMAT_KEY: FORMAT_VERSION, "state_dict": {f"model.{key}": value for key, value in state.items()},
+            "hyper_parameters": {"model": model_settings, "optimizer": {}, "scheduler": None}}
+
+
+@pytest.mark.parametrize("settings", [
+    {"_target_": "os.system"},
+    {"_target_": "vae_lightning.models.BetaVAE", "channels": {"_target_": "os.system", "_args_": ["true"]}},
+], ids=["model", "nested"])
+def test_a_checkpoint_naming_a_class_outside_the_trusted_packages_is_refused(settings, tmp_path):
     with pytest.raises(CheckpointError, match="outside the packages trusted"):
-        restore_model(checkpoint, tmp_path / "x.ckpt")
+        restore_model(_checkpoint(settings, {}), tmp_path / "x.ckpt")
 
 
 def test_a_checkpoint_restores_as_the_class_that_wrote_it(tmp_path):
-    model = ConditionalVAELitModule(num_classes=3, **SMALL)
-    checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict(),
-                  "vae_lightning_classes": {"model": "ConditionalVAELitModule", "datamodule": "ImageDataModule"}}
-    restored = restore_model(checkpoint, tmp_path / "x.ckpt")
-    assert type(restored) is ConditionalVAELitModule and restored.hparams.num_classes == 3
+    model = ConditionalVAE(num_classes=3, **SMALL)
+    settings = {"_target_": "vae_lightning.models.ConditionalVAE", **model.hparams}
+    restored = restore_model(_checkpoint(settings, model.state_dict()), tmp_path / "x.ckpt")
+    assert type(restored) is ConditionalVAE and restored.hparams.num_classes == 3
 
 
 def test_a_conditional_models_prior_samples_decode_the_same_draws_under_every_class_row():
     torch.manual_seed(0)
-    model = ConditionalVAELitModule(num_classes=3, **SMALL).eval()
+    model = ConditionalVAE(num_classes=3, **SMALL).eval()
     z = torch.randn(4, SMALL["latent_dim"])
     grid = decoding.prior_samples(model, z, [2, 0])
     assert grid.shape == (2, 4, 1, 8, 8)

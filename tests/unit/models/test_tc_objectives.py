@@ -7,24 +7,25 @@ import pytest
 import torch
 
 from tests.extending_example import BarsDataModule
+from vae_lightning.engine.module import TrainingEngine, engine_for
 from vae_lightning.errors import ConfigError
-from vae_lightning.models import BetaTCVAELitModule, FactorVAELitModule
+from vae_lightning.models import BetaTCVAE, FactorVAE
 from vae_lightning.models.total_correlation import gaussian_log_density
 
 SMALL = {"image_shape": (1, 16, 16), "latent_dim": 3, "channels": (4,), "hidden_dim": 16}
 
 
-def _fit(model: L.LightningModule, tmp_path, steps: int = 6) -> L.Trainer:
+def _fit(engine: TrainingEngine, tmp_path, steps: int = 6) -> L.Trainer:
     trainer = L.Trainer(max_steps=steps, limit_val_batches=2, enable_checkpointing=False, logger=False,
                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
                         default_root_dir=tmp_path)
-    trainer.fit(model, datamodule=BarsDataModule(batch_size=16, eval_batch_size=32, num_train=96, num_test=32))
+    trainer.fit(engine, datamodule=BarsDataModule(batch_size=16, eval_batch_size=32, num_train=96, num_test=32))
     return trainer
 
 
 def test_the_tc_decomposition_with_unit_weights_is_the_single_sample_negative_elbo():
     torch.manual_seed(0)
-    model = BetaTCVAELitModule(beta=1.0, **SMALL)
+    model = BetaTCVAE(beta=1.0, **SMALL)
     model.dataset_size.fill_(500)
     x = torch.rand(12, 1, 16, 16)
     torch.manual_seed(1)
@@ -44,7 +45,7 @@ def test_beta_weights_only_the_total_correlation():
     losses = {}
     for beta in (1.0, 5.0):
         torch.manual_seed(0)
-        model = BetaTCVAELitModule(beta=beta, **SMALL)
+        model = BetaTCVAE(beta=beta, **SMALL)
         model.dataset_size.fill_(500)
         torch.manual_seed(1)
         losses[beta] = model.objective(x, None, None)
@@ -54,37 +55,38 @@ def test_beta_weights_only_the_total_correlation():
 
 def test_a_fitted_beta_tcvae_records_its_training_set_size_and_logs_its_terms(tmp_path):
     torch.manual_seed(0)
-    model = BetaTCVAELitModule(beta=4.0, **SMALL)
-    trainer = _fit(model, tmp_path)
+    engine = engine_for(BetaTCVAE, beta=4.0, **SMALL)
+    model = engine.model
+    trainer = _fit(engine, tmp_path)
     assert model.dataset_size.item() == 86  # 96 training images less the 10% validation split
     for name in ("val/mutual_info", "val/total_correlation", "val/dimwise_kl", "train/total_correlation"):
         assert math.isfinite(float(trainer.callback_metrics[name])), name
-    assert model.per_dimension_terms("val")["dimwise_kl_per_dim"].shape == (3,)
-    restored = BetaTCVAELitModule(**model.hparams)
+    assert engine.per_dimension_terms("val")["dimwise_kl_per_dim"].shape == (3,)
+    restored = BetaTCVAE(**model.hparams)
     restored.load_state_dict(model.state_dict())
     assert restored.dataset_size.item() == 86
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"tc_estimator": "exact"}, "model.tc_estimator='exact'"),
-    ({"kl_schedule": "linear_warmup", "kl_warmup_steps": 10}, "model.kl_schedule"),
     ({"alpha": -1.0}, "model.alpha"),
 ])
 def test_bad_beta_tcvae_settings_name_their_key(kwargs, message):
     with pytest.raises(ConfigError, match=message):
-        BetaTCVAELitModule(**SMALL, **kwargs)
+        BetaTCVAE(**SMALL, **kwargs)
 
 
 def test_an_unfitted_beta_tcvae_says_it_needs_training():
     with pytest.raises(ConfigError, match="has not been fitted"):
-        BetaTCVAELitModule(**SMALL).objective(torch.rand(4, 1, 16, 16), None, None)
+        BetaTCVAE(**SMALL).objective(torch.rand(4, 1, 16, 16), None, None)
 
 
 def test_factor_vae_steps_the_vae_and_its_discriminator_with_their_own_optimisers(tmp_path):
     torch.manual_seed(0)
-    model = FactorVAELitModule(gamma=10.0, discriminator_hidden=32, discriminator_layers=2, **SMALL)
+    engine = engine_for(FactorVAE, gamma=10.0, discriminator_hidden=32, discriminator_layers=2, **SMALL)
+    model = engine.model
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
-    trainer = _fit(model, tmp_path, steps=16)
+    trainer = _fit(engine, tmp_path, steps=16)
     assert trainer.global_step == 16  # two optimiser steps per batch: 8 batches, past one epoch of 6
     vae_optimizer, discriminator_optimizer = trainer.optimizers
     discriminator_ids = {id(p) for p in model.discriminator.parameters()}
@@ -99,7 +101,7 @@ def test_factor_vae_steps_the_vae_and_its_discriminator_with_their_own_optimiser
 
 def test_factor_vae_adds_gamma_times_the_discriminators_tc_estimate():
     torch.manual_seed(0)
-    model = FactorVAELitModule(gamma=7.0, discriminator_hidden=8, discriminator_layers=1, **SMALL)
+    model = FactorVAE(gamma=7.0, discriminator_hidden=8, discriminator_layers=1, **SMALL)
     torch.manual_seed(1)
     terms = model.objective(torch.rand(10, 1, 16, 16), None, None)
     assert terms["loss"].item() == pytest.approx(

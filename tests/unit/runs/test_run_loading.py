@@ -1,8 +1,9 @@
 import pytest
 import torch
 
+from vae_lightning.engine.checkpoint_schema import FORMAT_KEY, FORMAT_VERSION
 from vae_lightning.errors import CheckpointError
-from vae_lightning.models import VAELitModule
+from vae_lightning.models import BetaVAE
 from vae_lightning.models.nets.sub_pixel import SubPixelConv
 from vae_lightning.runs.loading import resolve_target, restore_datamodule, restore_model
 
@@ -47,8 +48,9 @@ def test_paths_that_are_not_runs_say_so(tmp_path, make):
 
 def test_model_is_restored_with_its_weights_in_its_evaluation_layout(tmp_path):
     torch.manual_seed(0)
-    model = VAELitModule(latent_dim=3, channels=[4, 8], hidden_dim=8).eval()
-    checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}
+    model = BetaVAE(latent_dim=3, channels=[4, 8], hidden_dim=8).eval()
+    checkpoint = {FORMAT_KEY: FORMAT_VERSION, "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+                  "hyper_parameters": {"model": {"_target_": "vae_lightning.models.BetaVAE", **model.hparams}}}
     restored = restore_model(checkpoint, tmp_path / "x.ckpt")
     assert not restored.training
     torch.testing.assert_close(restored.vae.encoder.state_dict(), model.vae.encoder.state_dict())
