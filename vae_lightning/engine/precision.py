@@ -61,7 +61,7 @@ def choose_precision(requested: str | int, accelerator: str, cpuinfo: Path = Pat
     flags = cpu_bf16_flags(cpuinfo)
     if flags:
         return PrecisionChoice(BF16, AUTO, f"the CPU has {' and '.join(flags)}")
-    return PrecisionChoice(FLOAT32, AUTO, "the CPU has no bfloat16 units (avx512_bf16, amx_bf16)")
+    return PrecisionChoice(FLOAT32, AUTO, "the CPU has no bfloat16 units: no avx512_bf16 or amx_bf16")
 
 
 EVALUATION_PRECISIONS = (AUTO, BF16, FLOAT32)

@@ -6,7 +6,7 @@ So the scalar terms are summed on the device, weighted by their images, and logg
 writes (`trainer.log_every_n_steps`, the epoch's last batch, the run's last step): the epoch means are those of
 logging every step, `train/*_step` is the mean since the previous write, and the one host read per write is where a
 non-finite loss is caught, at the latest on the epoch's last batch, before validation and checkpoints.
-`tests/unit/engine/test_training_log.py` holds it to the values of logging every step under the installed Lightning.
+`tests/unit/engine/test_engine.py` holds it to the values of logging every step under the installed Lightning.
 """
 
 import lightning as L
