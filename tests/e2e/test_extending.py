@@ -4,6 +4,8 @@ config files outside the package, train, are analysed and are reported, with no 
 import json
 from pathlib import Path
 
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
 from tests.conftest import run_cli
 
 MODEL_CONFIG = """\
@@ -36,10 +38,18 @@ QUICK = ["trainer.max_epochs=2", "trainer.enable_progress_bar=false", "callbacks
          'analysis=["iwae.num_samples=3","iwae.num_images=16","traversal.num_base_images=2"]']
 
 
+GAN_CONFIG = """\
+_target_: tests.extending_example.TinyGAN
+noise_dim: 8
+hidden: 32
+"""
+
+
 def _write_configs(project: Path) -> None:
     (project / "conf" / "model").mkdir(parents=True)
     (project / "conf" / "data").mkdir(parents=True)
     (project / "conf" / "model" / "free_bits.yaml").write_text(MODEL_CONFIG)
+    (project / "conf" / "model" / "tiny_gan.yaml").write_text(GAN_CONFIG)
     (project / "conf" / "data" / "bars.yaml").write_text(DATA_CONFIG)
 
 
@@ -76,3 +86,19 @@ def test_a_model_and_dataset_from_outside_the_package_train_analyse_and_report(t
     assert "free_bits_kl_mean" in (report / "by_beta.csv").read_text().splitlines()[0]
     assert "Left out of the pictures" not in (report / "summary.md").read_text()
     assert (report / "traversals_by_beta.png").is_file()
+
+
+def test_a_model_that_is_not_a_vae_trains_on_the_same_engine_with_its_own_two_optimisers(tmp_path):
+    _write_configs(tmp_path)
+    result = run_cli("vae_lightning.train", "model=tiny_gan", "data=bars", "trainer.max_epochs=2",
+                     "trainer.enable_progress_bar=false", "callbacks.latent_panels.num_samples=4",
+                     "hydra.run.dir=gan", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "gan" / "metrics.json").read_text())
+    assert metrics["model"] == "tests.extending_example.TinyGAN" and metrics["likelihood"] is None
+    assert set(metrics["test"]) == {"loss", "discriminator_loss"}
+    assert metrics["global_step"] == 2 * 2 * 4  # two optimiser steps per batch: 4 batches of 32, 2 epochs
+    events = EventAccumulator(str(tmp_path / "gan"), size_guidance={"images": 0}).Reload()
+    assert "images/samples" in events.Tags()["images"]
+    refused = run_cli("vae_lightning.train", "model=tiny_gan", "data=bars", "analyze=true", cwd=tmp_path)
+    assert refused.returncode == 2 and "has no encoder" in refused.stderr
