@@ -12,6 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+import vae_lightning.config.schema  # noqa: F401  (registers the schema train.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver train.yaml's hydra node reads)
 from vae_lightning.models.kl_schedules import SCHEDULES
 from vae_lightning.models.likelihoods import LIKELIHOODS
