@@ -1,8 +1,6 @@
 """The run's checkpoints: the best epoch by a finite validation score, and `last.ckpt` after every training epoch."""
 
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 import torch
@@ -19,15 +17,6 @@ class RunCheckpoint(ModelCheckpoint):
     """
 
     validated_at_step: int | None = None  # the global step of the last validation outside the sanity check
-
-    def __init__(self, *args: Any, every_n_train_steps: int | None = None,
-                 train_time_interval: timedelta | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, every_n_train_steps=every_n_train_steps, train_time_interval=train_time_interval,
-                         **kwargs)
-        if not every_n_train_steps and train_time_interval is None:
-            # Saving only at epoch and validation ends, ModelCheckpoint's per-batch hook has nothing to do; Lightning
-            # skips a hook that is not callable.
-            self.on_train_batch_end = None
 
     def check_monitor_top_k(self, trainer: L.Trainer, current: torch.Tensor | None = None) -> bool:
         if current is not None and not torch.isfinite(current).all():
