@@ -12,10 +12,10 @@ their two bounds L_a, L_b are independent, so (L_a − L_b)²/2 is an unbiased e
 report for Var(log p̂_K). That is conservative: more draws do not add variance, and with light-tailed weights the
 variance halves with twice the draws (the delta method), so it overstates the s.e. by at most about √2. Estimates
 from within one set of draws (the delta method's 1/ESS − 1/K, or the spread of ten group bounds / 10) understate it
-by up to 4× when the weights are heavy-tailed, as they are for a poor q (see tests/unit/analysis/test_analysis_metrics.py). Its
-root-mean over images, √(Σ σ²_MC) / N, is the error of the mean over these fixed images, the part more draws would
-shrink. Neither error bar covers the bias of a finite K, which is why `nested` reports the bound at smaller K on the
-same draws (the K-convergence check).
+by up to 4× when the weights are heavy-tailed, as they are for a poor q
+(see tests/unit/analysis/test_analysis_metrics.py). Its root-mean over images, √(Σ σ²_MC) / N, is the error of the
+mean over these fixed images, the part more draws would shrink. Neither error bar covers the bias of a finite K,
+which is why `nested` reports the bound at smaller K on the same draws (the K-convergence check).
 """
 
 import math
