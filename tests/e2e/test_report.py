@@ -76,7 +76,7 @@ def reported_sweep(tiny_data_root, tmp_path_factory):
 def test_table_has_one_row_per_run_sorted_by_beta_then_seed_with_its_status(reported_sweep):
     sweep, _ = reported_sweep
     rows = _read_csv(sweep / "report" / "runs.csv")
-    assert [(float(row["axis_value"]), int(row["seed"])) for row in rows] == POINTS
+    assert [(float(row["beta"]), int(row["seed"])) for row in rows] == POINTS
     assert [row["status"] for row in rows] == STATUSES
     assert [row["run_dir"] for row in rows] == [_run_dir(sweep, beta, seed).name for beta, seed in POINTS]
     assert rows[3]["error"] == "FloatingPointError: The loss became NaN at step 3; lower optimizer.lr."
@@ -87,7 +87,7 @@ def test_table_has_one_row_per_run_sorted_by_beta_then_seed_with_its_status(repo
 
 def test_finished_rows_carry_the_numbers_of_their_runs_metrics_and_analysis(reported_sweep):
     sweep, result = reported_sweep
-    rows = {(float(row["axis_value"]), int(row["seed"])): row for row in _read_csv(sweep / "report" / "runs.csv")}
+    rows = {(float(row["beta"]), int(row["seed"])): row for row in _read_csv(sweep / "report" / "runs.csv")}
     for beta, seed in [*ANALYSED, (8.0, 0)]:
         row, metrics = rows[beta, seed], _metrics(sweep, beta, seed)
         assert [float(row[key]) for key in ("neg_elbo", "recon", "kl")] == [
@@ -118,7 +118,7 @@ def test_a_finished_run_whose_analysis_fails_keeps_its_row_and_says_why(reported
 def test_plots_use_the_finished_runs_only(reported_sweep):
     sweep, _ = reported_sweep
     per_beta = _read_csv(sweep / "report" / "by_beta.csv")
-    assert [(float(row["axis_value"]), int(row["kl_count"]), float(row["kl_std"])) for row in per_beta] == [
+    assert [(float(row["beta"]), int(row["kl_count"]), float(row["kl_std"])) for row in per_beta] == [
         (0.5, 1, 0.0),
         (4.0, 1, 0.0),
         (8.0, 1, 0.0),

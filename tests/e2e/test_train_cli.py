@@ -75,7 +75,7 @@ def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
 def test_checkpoint_loads_with_weights_only(finished_run):
     run_dir, _ = finished_run
     checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
-    assert checkpoint["hyper_parameters"]["beta"] == 2
+    assert checkpoint["hyper_parameters"]["model"]["beta"] == 2
     assert checkpoint["epoch"] == 1
 
 

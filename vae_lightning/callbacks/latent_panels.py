@@ -41,7 +41,10 @@ class LatentPanels(L.Callback):
         self._dims: list[int] | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        """Refuse a validation split smaller than the panel before the first epoch, not when it ends."""
+        """Refuse a validation split smaller than the panel before the first epoch, not when it ends (a model
+        without an encoder shows samples only, and needs no validation images)."""
+        if not isinstance(pl_module.model, VAE):
+            return
         if stage == "fit" and (available := trainer.datamodule.num_images("val")) < self.num_images:
             raise ConfigError(
                 f"callbacks.latent_panels.num_images={self.num_images} is more than the {available} validation "

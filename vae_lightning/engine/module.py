@@ -116,14 +116,16 @@ class TrainingEngine(L.LightningModule):
             if key.startswith(f"{stage}_"):
                 mean.reset()
 
-    def _divergence_message(self, scalars: dict[str, Tensor]) -> str:
-        broken = ", ".join(f"train/{name}={value.item()}" for name, value in scalars.items() if not value.isfinite())
+    def _divergence_message(self, means: dict[str, Tensor]) -> str:
+        broken = {name: value.item() for name, value in means.items() if not value.isfinite()}
+        first = broken.get(self.optimised_terms[0], next(iter(broken.values())))
+        listed = ", ".join(f"train/{name}={value}" for name, value in broken.items())
         checkpoint = self.trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
         kept = f"The last good weights are kept in {last}" if last else "No checkpoint had been written yet"
         return (
-            f"Training stopped at epoch {self.current_epoch}, step {self.global_step}: the loss became non-finite "
-            f"({broken}; optimizer.lr={self.hparams.optimizer.get('lr')}). {kept}. Lower optimizer.lr, add gradient "
+            f"Training stopped at epoch {self.current_epoch}, step {self.global_step}: the loss became {first} "
+            f"({listed}; optimizer.lr={self.hparams.optimizer.get('lr')}). {kept}. Lower optimizer.lr, add gradient "
             "clipping with +trainer.gradient_clip_val=1.0, or check the data for non-finite pixels; then start "
             "again, or continue the run with resume=<run dir>."
         )
