@@ -10,11 +10,13 @@ import torch
 from PIL import Image
 
 from tests.data_helpers import IDX_STEMS, write_idx, write_idx_dataset
+from tests.extending_example import TinyGAN
 from vae_lightning.callbacks import LatentPanels
 from vae_lightning.data.decoded_cache import decode_square
 from vae_lightning.data.idx import read_idx_pair
 from vae_lightning.data.sources import DATASETS, locate_dataset
 from vae_lightning.errors import ConfigError, DataError
+from vae_lightning.models import BetaVAE
 
 
 @pytest.mark.parametrize("gz", [True, False])
@@ -57,8 +59,10 @@ def test_a_16_bit_png_is_scaled_to_8_bits_not_clipped(tmp_path):
 
 
 def test_a_validation_split_smaller_than_the_image_panel_is_refused_before_training():
-    datamodule = SimpleNamespace(num_images=lambda split: 3)
+    trainer = SimpleNamespace(datamodule=SimpleNamespace(num_images=lambda split: 3))
+    vae = SimpleNamespace(model=BetaVAE(latent_dim=2, channels=[4], hidden_dim=8))
     with pytest.raises(ConfigError) as refused:
-        LatentPanels(num_images=16).setup(SimpleNamespace(datamodule=datamodule), None, stage="fit")
+        LatentPanels(num_images=16).setup(trainer, vae, stage="fit")
     assert "callbacks.latent_panels.num_images=16 is more than the 3 validation image(s)" in str(refused.value)
-    LatentPanels(num_images=3).setup(SimpleNamespace(datamodule=datamodule), None, stage="fit")
+    LatentPanels(num_images=3).setup(trainer, vae, stage="fit")
+    LatentPanels(num_images=16).setup(trainer, SimpleNamespace(model=TinyGAN()), stage="fit")  # samples only
