@@ -51,8 +51,6 @@ class GenerativeModel(nn.Module):
     term_descriptions: ClassVar[dict[str, str]] = {"loss": "the optimised objective"}
     # Constructor arguments the data module supplies (see `InMemoryDataModule.model_inputs`), e.g. the image shape.
     needs_from_data: ClassVar[tuple[str, ...]] = ()
-    # The validation term whose lowest value marks the best checkpoint.
-    monitored_term: ClassVar[str] = "loss"
 
     def keep_settings(self, **settings: Any) -> None:
         """Record constructor arguments, beside any recorded already: what rebuilds this model from a checkpoint.
