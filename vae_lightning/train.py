@@ -42,7 +42,13 @@ from vae_lightning.errors import (
     TrainingDivergedError,
     VAELightningError,
 )
-from vae_lightning.runs.checkpoint_files import check_compatible, check_same_run, load_checkpoint
+from vae_lightning.runs.checkpoint_files import (
+    check_compatible,
+    check_same_data,
+    check_same_precision,
+    check_same_run,
+    load_checkpoint,
+)
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 from vae_lightning.runs.commands import resume_command
 from vae_lightning.runs.directory import (
@@ -76,7 +82,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), datamodule)  # no data is read yet
-    previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule)
+    precision = choose_precision(cfg.trainer.precision, cfg.trainer.accelerator)
+    previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule, precision.precision)
     if previous is not None:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
@@ -84,7 +91,6 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     callbacks = training_callbacks(cfg.callbacks, resume_command, cfg.trainer.enable_progress_bar)
     # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
     summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
-    precision = choose_precision(cfg.trainer.precision, cfg.trainer.accelerator)
     trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()],
                     precision=precision.precision, **summary_table)
     if is_main_process():
@@ -111,6 +117,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         likelihood=describe_likelihood(engine.model, datamodule),
         dataset=datamodule.hparams.name,
         num_test_images=datamodule.num_images("test"),
+        test_set=test_set_identity(datamodule),
         checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,
         epochs_trained=trainer.current_epoch,
         global_step=trainer.global_step,
@@ -155,13 +162,14 @@ def is_main_process() -> bool:
     return rank_zero_only.rank == 0
 
 
-def claim_run_dir(cfg: DictConfig, run_dir: Path, engine: TrainingEngine,
-                  datamodule: L.LightningDataModule) -> tuple[dict[str, Any] | None, str | None]:
+def claim_run_dir(cfg: DictConfig, run_dir: Path, engine: TrainingEngine, datamodule: L.LightningDataModule,
+                  precision: str) -> tuple[dict[str, Any] | None, str | None]:
     """Decide, before writing anything into `run_dir`, what this command does there; returns the metrics of a run
     that already finished there with the same settings (nothing to do), else the checkpoint to start from.
 
     Continuing a run, or keeping a finished one, needs the command's model, data and thread settings to equal the
-    run's; otherwise the run is refused with its files untouched. With DDP only process 0 changes files.
+    run's; continuing one also needs the same precision and the same images (their fingerprints); otherwise the run
+    is refused with its files untouched. With DDP only process 0 changes files.
     """
     main = is_main_process()
     if main:
@@ -175,6 +183,9 @@ def claim_run_dir(cfg: DictConfig, run_dir: Path, engine: TrainingEngine,
         check_resumable(state, own)
         check_same_run(state, own, import_path(type(engine.model)), dict(engine.model.hparams),
                        dict(datamodule.hparams), torch.get_num_threads())
+        if previous is None:  # continuing it: the same precision and the same images too
+            check_same_precision(state, own, precision)
+            check_data_unchanged(state, own, datamodule)
     if main:
         clear_failure(run_dir)  # the outcome of this command replaces that of the last one
     if previous is not None and not cfg.redo:
@@ -191,6 +202,20 @@ def claim_run_dir(cfg: DictConfig, run_dir: Path, engine: TrainingEngine,
         check_resumable(state, cfg.ckpt_path)
         check_compatible(state, cfg.ckpt_path, dict(engine.model.hparams))
     return None, cfg.ckpt_path
+
+
+def check_data_unchanged(checkpoint: dict[str, Any], path: Path, datamodule: L.LightningDataModule) -> None:
+    """Read the data now (set up once, training reuses it) and refuse to continue on images other than the run's."""
+    if not hasattr(datamodule, "fingerprints"):
+        return
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    check_same_data(checkpoint, path, datamodule.fingerprints(), datamodule.hparams.get("root"))
+
+
+def test_set_identity(datamodule: L.LightningDataModule) -> str | None:
+    """The test split's fingerprint, which `report` compares before it pairs runs; None for data without one."""
+    return datamodule.fingerprint("test") if hasattr(datamodule, "fingerprint") else None
 
 
 def describe_likelihood(model: nn.Module, datamodule: L.LightningDataModule) -> dict[str, object] | None:

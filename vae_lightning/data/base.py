@@ -20,9 +20,11 @@ from vae_lightning.data.binarize import (
     binarize_split,
     binarizes_per_batch,
 )
+from vae_lightning.data.fingerprint import fingerprint
 from vae_lightning.errors import ConfigError, DataError
 
 FIXED_BATCH_SPLITS = ("val", "test")
+FINGERPRINTED_SPLITS = ("train", "val", "test")
 HIDDEN_LABEL = -1  # what a training batch carries in place of a label that data.labeled_fraction hides
 
 
@@ -160,6 +162,7 @@ class InMemoryDataModule(LightningDataModule):
         self._shuffle_generator: torch.Generator | None = None
         self._binarize_generator: torch.Generator | None = None
         self._ordered_train: InMemoryImages | None = None  # a fixed draw of the training split under `dynamic`
+        self._fingerprints: dict[str, str] = {}
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -268,6 +271,19 @@ class InMemoryDataModule(LightningDataModule):
         training split is one fixed seeded draw, like val and test."""
         self._require_setup("evaluated_split")
         return self._ordered_train if name == "train" and self._ordered_train is not None else self._in_memory[name]
+
+    def fingerprint(self, split: str) -> str:
+        """A short hash of a split's images as held (the kept binary draw where `data.binarize` keeps one) and its
+        labels: what tells two data sets apart when their settings agree (another `data.root`, files changed), for
+        the resume check and metrics.json. Computed once per split."""
+        if split not in self._fingerprints:
+            held = self.split(split)
+            self._fingerprints[split] = fingerprint(held.images, held.labels)
+        return self._fingerprints[split]
+
+    def fingerprints(self) -> dict[str, str]:
+        """`fingerprint` of the training, validation and test splits, by name."""
+        return {split: self.fingerprint(split) for split in FINGERPRINTED_SPLITS}
 
     def ordered_dataloader(self, split: str) -> DataLoader:
         """Any split in file order, in evaluation-sized batches: for encoding a whole split, e.g. train for probes.

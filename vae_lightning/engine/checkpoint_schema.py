@@ -18,6 +18,10 @@ FORMAT_VERSION = 2
 CLASSES_KEY = "vae_lightning_classes"
 # torch's CPU thread count of the run (callbacks/threads.py): the same count is needed to continue it exactly.
 THREADS_KEY = "vae_lightning_threads"
+# The fingerprints of the data the run trains and is scored on ({"train": …, "val": …, "test": …}, data/fingerprint.py)
+# and the Trainer's precision: a continued run must read the same images and compute in the same precision.
+DATA_KEY = "vae_lightning_data"
+PRECISION_KEY = "vae_lightning_precision"
 
 # Format 1's model classes (recorded by import path or, earlier still, by name) and what they are now.
 FORMAT1_MODELS = {

@@ -10,6 +10,7 @@ schedulers) applies as documented. Several (FactorVAE, a GAN) are stepped here o
 each with its optimiser; their schedulers, if any, step once per epoch.
 """
 
+import contextlib
 from typing import Any
 
 import lightning as L
@@ -19,11 +20,21 @@ from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
 
 from vae_lightning.engine.building import build, model_class
-from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, FORMAT_KEY, FORMAT_VERSION, import_path
+from vae_lightning.engine.checkpoint_schema import (
+    CLASSES_KEY,
+    DATA_KEY,
+    FORMAT_KEY,
+    FORMAT_VERSION,
+    PRECISION_KEY,
+    import_path,
+)
 from vae_lightning.engine.per_dim_mean import PerDimensionMean
 from vae_lightning.engine.training_log import TrainingLog
 from vae_lightning.errors import ConfigError, TrainingDivergedError
 from vae_lightning.models.contract import GenerativeModel
+
+# The generator state every test starts from, whatever the run's seed and whatever ran before it.
+TEST_NOISE_SEED = 0
 
 
 class TrainingEngine(L.LightningModule):
@@ -39,6 +50,7 @@ class TrainingEngine(L.LightningModule):
         self.automatic_optimization = len(self.optimised_terms) == 1
         self.per_dimension_means = nn.ModuleDict()  # "{stage}_{term}" → running mean, filled by evaluation
         self.training_log = TrainingLog()
+        self._outside_test = contextlib.ExitStack()
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor | None:
         x, labels = batch
@@ -111,6 +123,17 @@ class TrainingEngine(L.LightningModule):
     def on_test_epoch_start(self) -> None:
         self._reset_per_dimension_means("test")
 
+    def on_test_start(self) -> None:
+        """The test draws its noise (the reparameterisation samples) from a generator seeded with `TEST_NOISE_SEED`,
+        not from whatever training and validation left in it: a run resumed after a kill in its test step has not
+        replayed those, and every run of a sweep is then scored with the same draws. The caller's random state is
+        put back after the test."""
+        self._outside_test.enter_context(torch.random.fork_rng(devices=_cuda_devices()))
+        torch.manual_seed(TEST_NOISE_SEED)
+
+    def on_test_end(self) -> None:
+        self._outside_test.close()
+
     def _reset_per_dimension_means(self, stage: str) -> None:
         for key, mean in self.per_dimension_means.items():
             if key.startswith(f"{stage}_"):
@@ -143,6 +166,9 @@ class TrainingEngine(L.LightningModule):
         checkpoint[FORMAT_KEY] = FORMAT_VERSION
         checkpoint[CLASSES_KEY] = {"model": import_path(type(self.model)),
                                    "datamodule": import_path(type(datamodule)) if datamodule is not None else None}
+        checkpoint[PRECISION_KEY] = str(self.trainer.precision)
+        if hasattr(datamodule, "fingerprints"):
+            checkpoint[DATA_KEY] = datamodule.fingerprints()
 
     def configure_optimizers(self) -> Any:
         losses = self.model.optimised_losses()
@@ -153,6 +179,11 @@ class TrainingEngine(L.LightningModule):
                      "monitor": "val/loss"}
         return [optimizers, [scheduler]] if len(optimizers) > 1 else {"optimizer": optimizers[0],
                                                                       "lr_scheduler": scheduler}
+
+
+def _cuda_devices() -> list[int]:
+    """Every visible GPU, whose generators the test seeds and restores with the CPU's."""
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
 
 
 def build_engine(model: DictConfig, optimizer: DictConfig, scheduler: DictConfig | None,

@@ -1,13 +1,21 @@
 """Opening checkpoints safely: tensors and plain containers only, never code from the file."""
 
+import hashlib
 import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.fabric.connector import _convert_precision_to_unified_args
 
-from vae_lightning.engine.checkpoint_schema import CLASSES_KEY, THREADS_KEY, as_current_format
+from vae_lightning.engine.checkpoint_schema import (
+    CLASSES_KEY,
+    DATA_KEY,
+    PRECISION_KEY,
+    THREADS_KEY,
+    as_current_format,
+)
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.nets.conv_vae import derived_channels
 from vae_lightning.runs.keys import RELOCATABLE_DATA_KEYS
@@ -63,7 +71,6 @@ def check_compatible(checkpoint: dict[str, Any], path: str | Path, hparams: dict
         )
 
 
-
 def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_class: str, model_hparams: dict[str, Any],
                    data_hparams: dict[str, Any], threads: int) -> None:
     """Raise unless the checkpoint was trained with the model class, model and data settings and CPU thread count
@@ -97,6 +104,58 @@ def check_same_run(checkpoint: dict[str, Any], path: str | Path, model_class: st
             "settings, add redo=true to train this directory again from scratch (earlier outputs are moved aside), or "
             "drop resume= to start a new run."
         )
+
+
+def check_same_precision(checkpoint: dict[str, Any], path: str | Path, precision: str) -> None:
+    """Raise unless the run was trained in the Trainer `precision` of the command continuing it (bf16-mixed and
+    32-true round differently, so a continued run would match neither)."""
+    saved = checkpoint.get(PRECISION_KEY)
+    if saved is not None and unified_precision(saved) != unified_precision(precision):
+        raise CheckpointError(
+            f"The run in {Path(path).parent.parent} was trained with trainer.precision={saved} and this command "
+            f"would continue it with {precision}; the two round differently, so the continued run would match "
+            f"neither an uninterrupted run nor its own metrics.json. Rerun with trainer.precision={saved}, or add "
+            "redo=true to train the directory again in the new precision."
+        )
+
+
+def unified_precision(precision: str) -> str:
+    """Lightning's spelling of a precision setting ("32" → "32-true", "bf16" → "bf16-mixed"), so equal settings
+    compare equal; an unknown value is kept as it is."""
+    try:
+        return str(_convert_precision_to_unified_args(precision))
+    except ValueError:
+        return str(precision)
+
+
+def check_same_data(checkpoint: dict[str, Any], path: str | Path, fingerprints: dict[str, str],
+                    data_root: object = None) -> None:
+    """Raise unless the splits the command reads have the fingerprints the run recorded (data/fingerprint.py):
+    other files under the same settings, e.g. `data.root` pointing elsewhere, would train on other images."""
+    saved = checkpoint.get(DATA_KEY) or {}
+    differing = [f"{split} split: run {saved[split]} vs now {value}" for split, value in fingerprints.items()
+                 if split in saved and saved[split] != value]
+    if differing:
+        where = f" (data.root={data_root})" if data_root is not None else ""
+        raise CheckpointError(
+            f"The run in {Path(path).parent.parent} was trained on other images than this command reads{where}: "
+            f"the content fingerprints differ ({'; '.join(differing)}). Continuing would mix two data sets in one "
+            "model and score it on the wrong test set. Point data.root at the files the run was trained on, or add "
+            "redo=true to train the directory again on these files, or drop resume= to start a new run."
+        )
+
+
+def written_mid_epoch(checkpoint: dict[str, Any]) -> bool:
+    """Whether Lightning wrote the checkpoint before its epoch's last batch (its loop state says so), from which a
+    run cannot continue exactly."""
+    progress = checkpoint.get("loops", {}).get("fit_loop", {}).get("epoch_loop.batch_progress", {})
+    return progress.get("is_last_batch") is False
+
+
+def file_digest(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes: which checkpoint an analysis read, whatever its folder is called now."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _with_channels(hparams: dict[str, Any]) -> dict[str, Any]:

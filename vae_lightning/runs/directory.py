@@ -12,7 +12,7 @@ from typing import Any
 
 from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.errors import CheckpointError, VAELightningError
-from vae_lightning.runs.checkpoint_files import load_checkpoint
+from vae_lightning.runs.checkpoint_files import load_checkpoint, written_mid_epoch
 
 METRICS_FILE = "metrics.json"
 FAILURE_FILE = "failure.json"
@@ -59,14 +59,20 @@ def finished_metrics(run_dir: Path) -> dict[str, Any] | None:
 
 def resumable_checkpoint(run_dir: Path) -> Path | None:
     """The checkpoint an interrupted run in `run_dir` continues from: `last.ckpt`, or the newest best checkpoint
-    when `last.ckpt` is damaged (said on the console); None when there is none to continue from."""
+    when `last.ckpt` is damaged (said on the console); None when there is none to continue from. A checkpoint
+    written in the middle of an epoch (a best one after `trainer.val_check_interval` < 1, or a `last.ckpt` of an
+    earlier version) is passed over, saying so: a run continues exactly only from an epoch's end."""
     last = run_dir / LAST_CHECKPOINT
     candidates = [last, *sorted((run_dir / CHECKPOINT_DIR).glob("best-*.ckpt"), reverse=True)]
     for path in (candidate for candidate in candidates if candidate.is_file()):
         try:
-            load_checkpoint(path)
+            checkpoint = load_checkpoint(path)
         except CheckpointError as error:
             print(f"Cannot continue from {path}: {error}")
+            continue
+        if written_mid_epoch(checkpoint):
+            print(f"Cannot continue exactly from {path}: it was written in the middle of epoch "
+                  f"{checkpoint.get('epoch')}, and the batches of an epoch cannot be resumed part-way.")
             continue
         if path != last:
             print(f"Continuing from {path} instead (the best epoch's checkpoint, so the epochs after it are trained "

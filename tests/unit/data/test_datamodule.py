@@ -243,3 +243,21 @@ def test_static_binarization_gives_every_epoch_the_same_draw(make_datamodule, tm
 def test_binarize_needs_the_in_memory_loader(make_datamodule):
     with pytest.raises(ConfigError, match="data.binarize='dynamic'"):
         make_datamodule(binarize="dynamic", loader="torchvision")
+
+
+@pytest.mark.parametrize("binarize", ["none", "dynamic", "static"])
+def test_the_test_set_fingerprint_is_the_same_for_every_seed(make_datamodule, binarize):
+    first, second = (make_datamodule(seed=seed, binarize=binarize) for seed in (0, 1))
+    assert first.fingerprint("test") == second.fingerprint("test")
+    assert first.fingerprint("train") != second.fingerprint("train")  # the seed carves another validation split
+    assert torch.equal(first.split("test").images, second.split("test").images)  # scored on the same images
+
+
+def test_the_fingerprints_tell_other_files_and_another_binarisation_apart(make_datamodule, tmp_path):
+    other_root = tmp_path / "other"
+    write_idx_dataset(other_root, n_train=N_TRAIN, n_test=N_TEST, seed=1)
+    datamodule = make_datamodule()
+    other_files = make_datamodule(root=str(other_root)).fingerprints()
+    assert all(other_files[split] != value for split, value in datamodule.fingerprints().items())
+    assert make_datamodule(binarize="threshold").fingerprint("test") != datamodule.fingerprint("test")
+    assert make_datamodule().fingerprints() == datamodule.fingerprints()

@@ -113,3 +113,14 @@ def test_per_dimension_terms_are_averaged_over_evaluation_weighted_by_images(tmp
     assert math.isclose(engine.per_dimension_terms("test")["kl_per_dim"].sum().item(),
                         _trainer(tmp_path, max_epochs=1).test(engine, loader, verbose=False)[0]["test/kl"],
                         rel_tol=1e-4)
+
+
+def test_the_test_draws_do_not_depend_on_what_ran_before(tmp_path):
+    engine, loader = engine_for(BetaVAE, **SMALL), _loader()
+    trainer = _trainer(tmp_path)
+    results = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)  # as if training or validation had drawn more or fewer samples before the test
+        (result,) = trainer.test(engine, loader, verbose=False)
+        results.append(result["test/loss"])
+    assert results[0] == results[1]
