@@ -75,3 +75,18 @@ class PoisonWeightsBeforeValidation(L.Callback):
         if not trainer.sanity_checking:
             with torch.no_grad():
                 next(pl_module.parameters()).view(-1)[0] = float("nan")
+
+
+class SignalInTest(L.Callback):
+    """Sends `signal_name` to the process itself at the start of the test's batch `batch`, once (`marker`)."""
+
+    def __init__(self, batch: int, marker: str, signal_name: str) -> None:
+        self.batch = batch
+        self.marker = Path(marker)
+        self.signal = signal.Signals[signal_name]
+
+    def on_test_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int,
+                            dataloader_idx: int = 0) -> None:
+        if batch_idx == self.batch and not self.marker.exists():
+            self.marker.write_text(f"fired at test batch {batch_idx}\n")
+            os.kill(os.getpid(), self.signal)

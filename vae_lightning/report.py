@@ -34,6 +34,7 @@ from vae_lightning.reporting.images import (
     traversal_comparison,
 )
 from vae_lightning.reporting.missing_analyses import analyse_missing
+from vae_lightning.reporting.pairing import check_same_test_set
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
 from vae_lightning.runs.commands import hydra_path
@@ -50,6 +51,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep), SweepAxis(cfg.report.axis))
     axis = sweep.axis
+    check_same_test_set(sweep.runs)
     if cfg.analyze_missing:
         analyse_missing(sweep.runs, cfg)
     rows = table_rows(sweep)

@@ -24,6 +24,7 @@ from vae_lightning.engine.checkpoint_schema import import_path
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.vae import VAE
+from vae_lightning.runs.checkpoint_files import file_digest
 from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 
@@ -56,7 +57,8 @@ def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, targe
     print("Encoding the training and test splits …", flush=True)
     encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
-        "checkpoint": str(target.checkpoint_path), "dataset": datamodule.hparams.name, "seed": cfg.seed,
+        "checkpoint": str(target.checkpoint_path), "checkpoint_sha256": file_digest(target.checkpoint_path),
+        "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim, "settings": dict(model.hparams),
         "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
         **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),

@@ -1,10 +1,15 @@
-"""Analyse the finished runs that have no `analysis/metrics.json` yet, so every row of the report has its numbers."""
+"""Analyse the finished runs that have no `analysis/metrics.json` yet, or one of a checkpoint that is no longer the
+run's, so every row of the report has numbers of the checkpoint it names."""
+
+from pathlib import Path
 
 from omegaconf import DictConfig
 
 from vae_lightning.analysis.job import analysis_config, analyze
-from vae_lightning.errors import VAELightningError
+from vae_lightning.errors import CheckpointError, VAELightningError
 from vae_lightning.reporting.collect import FINISHED, Run
+from vae_lightning.runs.checkpoint_files import file_digest
+from vae_lightning.runs.loading import resolve_target
 
 
 def analysis_overrides(cfg: DictConfig, seed: int | None) -> list[str]:
@@ -27,6 +32,10 @@ def analyse_missing(runs: list[Run], cfg: DictConfig) -> None:
     does not sink the report.
     """
     finished = [run for run in runs if run.status == FINISHED]
+    for run in finished:
+        if run.analysis is not None and (reason := stale_analysis(run.analysis, run.path, cfg.checkpoint)):
+            print(f"Analysing {run.name} again: its analysis/metrics.json {reason}.", flush=True)
+            run.analysis = None  # never a row mixing two checkpoints' numbers
     pending = [run for run in finished if run.analysis is None]
     if len(pending) < len(finished):
         print(f"Reusing the existing analyses of {len(finished) - len(pending)} run(s) (their analysis/metrics.json).")
@@ -39,6 +48,25 @@ def analyse_missing(runs: list[Run], cfg: DictConfig) -> None:
         except VAELightningError as error:
             run.error = f"analysis failed: {error}"
             print(f"Analysis of {run.name} failed: {error}", flush=True)
+
+
+def stale_analysis(analysis: dict, run_dir: Path, which: str) -> str | None:
+    """Why a run's recorded analysis is not of its current `which` (best | last) checkpoint, or None when it is: the
+    file it names must be that checkpoint's file name, and its recorded SHA-256 that file's (a resumed run may have
+    replaced the best checkpoint since; a moved run folder changes the path, not the name)."""
+    try:
+        current = resolve_target(run_dir, which).checkpoint_path
+    except CheckpointError:
+        return f"cannot be checked: the run has no {which} checkpoint left"
+    analysed = Path(str(analysis.get("checkpoint", ""))).name
+    if analysed != current.name:
+        return f"is of {analysed or 'an unnamed checkpoint'}, but the run's {which} checkpoint is now {current.name}"
+    recorded = analysis.get("checkpoint_sha256")
+    if recorded is None:
+        return f"records no content hash of {analysed}, so it cannot be told from a newer file of that name"
+    if recorded != file_digest(current):
+        return f"is of an earlier {analysed}: the file has been written again since"
+    return None
 
 
 def analysis_plan(pending: list[Run], cfg: DictConfig) -> str:

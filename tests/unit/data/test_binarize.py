@@ -96,6 +96,15 @@ def test_each_split_gets_its_own_fixed_draw():
     assert torch.equal(binarize_split(images, "dynamic", seed=0, split="test"), test)
 
 
+@pytest.mark.parametrize("mode", ["dynamic", "static"])
+def test_the_test_draw_is_the_same_for_every_seed_and_the_run_splits_are_not(mode):
+    images = grey_split(100)
+    assert torch.equal(binarize_split(images, mode, seed=0, split="test"),
+                       binarize_split(images, mode, seed=7, split="test"))
+    assert not torch.equal(binarize_split(images, mode, seed=0, split="val"),
+                           binarize_split(images, mode, seed=7, split="val"))
+
+
 def test_dynamic_training_split_stays_grey_and_is_drawn_per_batch():
     images = grey_split(10)
     assert torch.equal(binarize_split(images, "dynamic", seed=0, split="train"), images)
