@@ -33,7 +33,8 @@ def analyse_missing(runs: list[Run], cfg: DictConfig) -> None:
     """
     finished = [run for run in runs if run.status == FINISHED]
     for run in finished:
-        if run.analysis is not None and (reason := stale_analysis(run.analysis, run.path, cfg.checkpoint)):
+        tested = (run.metrics or {}).get("checkpoint")
+        if run.analysis is not None and (reason := stale_analysis(run.analysis, run.path, cfg.checkpoint, tested)):
             print(f"Analysing {run.name} again: its analysis/metrics.json {reason}.", flush=True)
             run.analysis = None  # never a row mixing two checkpoints' numbers
     pending = [run for run in finished if run.analysis is None]
@@ -50,15 +51,19 @@ def analyse_missing(runs: list[Run], cfg: DictConfig) -> None:
             print(f"Analysis of {run.name} failed: {error}", flush=True)
 
 
-def stale_analysis(analysis: dict, run_dir: Path, which: str) -> str | None:
+def stale_analysis(analysis: dict, run_dir: Path, which: str, tested: str | None = None) -> str | None:
     """Why a run's recorded analysis is not of its current `which` (best | last) checkpoint, or None when it is: the
     file it names must be that checkpoint's file name, and its recorded SHA-256 that file's (a resumed run may have
-    replaced the best checkpoint since; a moved run folder changes the path, not the name)."""
+    replaced the best checkpoint since; a moved run folder changes the path, not the name). When the checkpoints
+    were deleted, an analysis of the best checkpoint that metrics.json names as `tested` is kept: nothing newer can
+    exist, and it can no longer be analysed again."""
+    analysed = Path(str(analysis.get("checkpoint", ""))).name
     try:
         current = resolve_target(run_dir, which).checkpoint_path
     except CheckpointError:
-        return f"cannot be checked: the run has no {which} checkpoint left"
-    analysed = Path(str(analysis.get("checkpoint", ""))).name
+        if which == "best" and tested is not None and Path(tested).name == analysed:
+            return None
+        return f"is of {analysed or 'an unnamed checkpoint'}, which is not the run's tested best checkpoint"
     if analysed != current.name:
         return f"is of {analysed or 'an unnamed checkpoint'}, but the run's {which} checkpoint is now {current.name}"
     recorded = analysis.get("checkpoint_sha256")

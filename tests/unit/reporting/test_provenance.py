@@ -39,9 +39,12 @@ def test_an_analysis_of_an_earlier_file_of_the_same_name_is_not_reused(tmp_path)
     assert "no content hash" in stale_analysis({"checkpoint": str(best)}, tmp_path / "run", "best")
 
 
-def test_an_analysis_without_a_checkpoint_left_is_not_reused(tmp_path):
+def test_with_the_checkpoints_deleted_only_an_analysis_of_the_tested_checkpoint_is_kept(tmp_path):
     (tmp_path / "run").mkdir()
-    assert "no best checkpoint left" in stale_analysis({"checkpoint": "best-epoch000.ckpt"}, tmp_path / "run", "best")
+    analysis = {"checkpoint": "/old/run/checkpoints/best-epoch002.ckpt"}
+    assert stale_analysis(analysis, tmp_path / "run", "best", "checkpoints/best-epoch002.ckpt") is None
+    assert "not the run's tested best" in stale_analysis(analysis, tmp_path / "run", "best",
+                                                          "checkpoints/best-epoch003.ckpt")
 
 
 def _finished(name: str, test_set: str | None, setting: str = "") -> Run:
