@@ -15,8 +15,9 @@ from vae_lightning.runs.checkpoint_files import load_checkpoint, written_mid_epo
 STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
 THREE_EPOCHS = [*TINY_RUN, "trainer.max_epochs=3", "model.beta=2"]
 MID_EPOCH_VALIDATION = "+trainer.val_check_interval=0.5"
-TINY_ANALYSIS = "analysis=[iwae.num_samples=3,iwae.num_images=8,traversal.num_base_images=1,traversal.steps=3," \
-                "traversal.grid_dims=2,interpolation.num_pairs=1,samples.count=4,reconstructions.per_class=1]"
+ANALYSIS_SETTINGS = ["iwae.num_samples=3", "iwae.num_images=8", "traversal.num_base_images=1", "traversal.steps=3",
+                     "traversal.grid_dims=2", "interpolation.num_pairs=1", "samples.count=4",
+                     "reconstructions.per_class=1"]
 
 
 def _fault(kind: str, marker, **options) -> list[str]:
@@ -109,7 +110,7 @@ def test_report_analyses_again_when_the_best_checkpoint_changed_after_an_analysi
     command = [*THREE_EPOCHS, f"data.root={tiny_data_root}", *_kill_in_epoch_two(tmp_path / "fired")]
     assert run_cli("vae_lightning.train", *command, f"hydra.run.dir={run_dir}", cwd=tmp_path).returncode < 0
     analysed = run_cli("vae_lightning.analyze", f"run={run_dir}", f"data.root={tiny_data_root}",
-                       *TINY_ANALYSIS.removeprefix("analysis=[").removesuffix("]").split(","), cwd=tmp_path)
+                       *ANALYSIS_SETTINGS, cwd=tmp_path)
     assert analysed.returncode == 0, analysed.stderr[-3000:]
     early = json.loads((run_dir / "analysis" / "metrics.json").read_text())
     assert early["checkpoint"].endswith("best-epoch000.ckpt")
@@ -117,12 +118,14 @@ def test_report_analyses_again_when_the_best_checkpoint_changed_after_an_analysi
     best = _metrics(run_dir)["checkpoint"]
     assert best != "checkpoints/best-epoch000.ckpt"  # training went on improving: epoch 0 is no longer the best
 
-    report = run_cli("vae_lightning.report", f"sweep={tmp_path / 'sweep'}", TINY_ANALYSIS, cwd=tmp_path)
+    as_report_setting = "analysis=[" + ",".join(f'"{setting}"' for setting in ANALYSIS_SETTINGS) + "]"
+    report = run_cli("vae_lightning.report", f"sweep={tmp_path / 'sweep'}", as_report_setting, cwd=tmp_path)
     assert report.returncode == 0, report.stderr[-3000:]
     assert "Analysing run again: its analysis/metrics.json is of best-epoch000.ckpt" in report.stdout
     assert "Reusing the existing analyses" not in report.stdout
     analysis = json.loads((run_dir / "analysis" / "metrics.json").read_text())
-    assert analysis["checkpoint"].endswith(best) and analysis["iwae_bound"] != early["iwae_bound"]
+    assert analysis["checkpoint"].endswith(best)
+    assert analysis["iwae"]["neg_log_likelihood"] != early["iwae"]["neg_log_likelihood"]
 
-    again = run_cli("vae_lightning.report", f"sweep={tmp_path / 'sweep'}", TINY_ANALYSIS, cwd=tmp_path)
+    again = run_cli("vae_lightning.report", f"sweep={tmp_path / 'sweep'}", as_report_setting, cwd=tmp_path)
     assert again.returncode == 0 and "Reusing the existing analyses of 1 run(s)" in again.stdout

@@ -125,3 +125,6 @@ def test_same_seed_reproduces_the_metrics_and_another_seed_does_not(finished_run
         assert result.returncode == 0, result.stderr[-3000:]
     assert _test_numbers(cwd / "outputs" / "again") == _test_numbers(run_dir)
     assert _test_numbers(cwd / "outputs" / "other_seed")["neg_elbo"] != _test_numbers(run_dir)["neg_elbo"]
+    test_sets = {json.loads((folder / "metrics.json").read_text())["test_set"]
+                 for folder in (run_dir, cwd / "outputs" / "again", cwd / "outputs" / "other_seed")}
+    assert len(test_sets) == 1  # another seed, the same test images: the runs of a seed sweep pair
