@@ -11,6 +11,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 
 
@@ -55,9 +56,12 @@ class PoisonWeightsAtStep(_OneShot):
 class FullDiskCheckpointIO(AtomicCheckpointIO):
     """Writes the first bytes of a checkpoint, then fails as a full disk does."""
 
-    def serialize(self, checkpoint: dict, handle) -> None:
-        handle.write(b"PK\x03\x04 the first bytes of a zip archive")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def write_file(self, path: Path, data: memoryview) -> None:
+        def fill(handle) -> None:
+            handle.write(data[:64])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        write_atomic(path, fill)
 
 
 class FullDiskAtStep(_OneShot):

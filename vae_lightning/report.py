@@ -19,6 +19,7 @@ import vae_lightning.config.schema  # noqa: F401  (registers the schema report.y
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
+from vae_lightning.atomic_files import refuse_unwritable, storage_errors
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_axis_csv
@@ -49,6 +50,8 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     check_analysis_overrides(cfg.analysis)
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep), SweepAxis(cfg.report.axis))
+    refuse_unwritable(sweep.root, "The report", "Make the sweep writable (chmod -R u+w <sweep>), or report a copy: "
+                      "cp -r <sweep> <a writable place> and pass sweep=<the copy>.")
     axis = sweep.axis
     if cfg.analyze_missing:
         analyse_missing(sweep.runs, cfg)
@@ -115,7 +118,9 @@ def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        output_dir, summary = report(cfg)
+        with storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
+                            "run the same command again."):
+            output_dir, summary = report(cfg)
     except VAELightningError as error:
         exit_with(error)
     print(summary)

@@ -6,6 +6,7 @@
 
 import contextlib
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 import vae_lightning.config.schema  # noqa: F401  (registers the schema train.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import analysis_config, analyze
-from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
+from vae_lightning.atomic_files import remove_stale_temporaries, storage_error, storage_errors, write_json_atomic
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.config_check import validate_train_config
@@ -38,7 +39,6 @@ from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
-    StorageError,
     TrainingDivergedError,
     VAELightningError,
 )
@@ -48,6 +48,7 @@ from vae_lightning.runs.commands import resume_command
 from vae_lightning.runs.directory import (
     CHECKPOINT_DIR,
     FAILURE_FILE,
+    METRICS_FILE,
     clear_failure,
     finished_metrics,
     record_failure,
@@ -125,14 +126,20 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
             analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
                                               f"seed={cfg.seed}"]))
         # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
-        try:
-            write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
-        except OSError as error:
-            raise StorageError(
-                f"Could not write {run_dir / 'metrics.json'} ({error.strerror}); the checkpoints are intact. Free "
-                f"space, then rerun with resume={run_dir}: it tests the best checkpoint again and writes the file."
-            ) from error
+        write_metrics(run_dir, metrics)
     return metrics
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """metrics.json, atomically; a full disk is one paragraph saying that rerunning the command writes it."""
+    path = run_dir / METRICS_FILE
+    try:
+        write_json_atomic(path, metrics, allow_nan=False)
+    except OSError as error:
+        raise storage_error(
+            path, error, len(json.dumps(metrics, indent=2)) + 1, "The checkpoints are intact.",
+            f"rerun with resume={run_dir}: it tests the best checkpoint again and writes the file.",
+        ) from None
 
 
 def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
@@ -247,7 +254,8 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: st
     """Train, then print the closing summary; what stopped the run is recorded beside it and printed as one
     paragraph (in a sweep the other points go on), a bug keeps its traceback."""
     try:
-        metrics = train(cfg, run_dir, command)
+        with storage_errors(run_dir, "Every finished epoch is kept in checkpoints/.", f"continue with: {command}"):
+            metrics = train(cfg, run_dir, command)
     except (Exception, SIGTERMException) as raised:
         error = as_preemption(raised, command) if isinstance(raised, SIGTERMException) else raised
         if is_main_process():

@@ -17,7 +17,7 @@ from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
-from vae_lightning.atomic_files import write_json_atomic
+from vae_lightning.atomic_files import refuse_unwritable, storage_errors, write_json_atomic
 from vae_lightning.config.messages import expected_type
 from vae_lightning.config.schema import AnalyzeSettings
 from vae_lightning.engine.checkpoint_schema import import_path
@@ -38,15 +38,19 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
             "latent space of a VAE (a subclass of vae_lightning.models.VAE). Its samples are in the run's "
             "TensorBoard (images/samples)."
         )
-    target.output_dir.mkdir(parents=True, exist_ok=True)
-    precision = choose_evaluation_precision(cfg.precision, model.device)
-    print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
-          f"results go to {target.output_dir}")
-    with autocast(precision, model.device):
-        metrics = _numbers(cfg, model, datamodule, target, precision)
-    write_json_atomic(target.output_dir / "metrics.json", metrics)
-    (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
-    OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
+    for folder in (target.output_dir, target.tensorboard_dir):
+        refuse_unwritable(folder, "The analysis", "Make the run writable (chmod -R u+w <run>), or analyse a copy: "
+                          "cp -r <run> <a writable place> and pass run=<the copy>.")
+    with storage_errors(target.output_dir, "The run's checkpoints are untouched.", "run the same command again."):
+        target.output_dir.mkdir(parents=True, exist_ok=True)
+        precision = choose_evaluation_precision(cfg.precision, model.device)
+        print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
+              f"results go to {target.output_dir}")
+        with autocast(precision, model.device):
+            metrics = _numbers(cfg, model, datamodule, target, precision)
+        write_json_atomic(target.output_dir / "metrics.json", metrics)
+        (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
+        OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
     return target.output_dir, metrics
 
 

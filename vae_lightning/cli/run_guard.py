@@ -5,9 +5,9 @@ Hydra calls `on_run_start` / `on_multirun_start` after composing the config and 
 directory, the only moment a refusal leaves nothing behind.
 """
 
+import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
+from vae_lightning.atomic_files import probe_writable
 from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.runs.commands import hydra_path, rerun_sweep_command, shell_command
@@ -102,8 +103,13 @@ def name_points_by_swept_keys(config: DictConfig) -> None:
         config.hydra.overrides.hydra.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(excluded)}]")
 
 
+# The longest path a run writes below its directory (checkpoints/, analysis/, a temporary file's random part).
+LONGEST_RUN_FILE = len("/checkpoints/.best-epoch0000-v1.ckpt.a1b2c3d4.tmp")
+
+
 def ensure_writable(directory: Path, key: str) -> None:
-    """Raise ConfigError unless `directory` exists writable or can be created, by writing a probe file."""
+    """Raise ConfigError unless `directory` exists writable or can be created, by writing a probe file, and unless
+    its name and the files a run writes below it fit the filesystem's limits on names and paths."""
     existing = directory.absolute()
     while not existing.exists():
         existing = existing.parent
@@ -112,14 +118,32 @@ def ensure_writable(directory: Path, key: str) -> None:
             f"{key}={directory} cannot be created: {existing} is a file, not a directory. Choose another output "
             f"place with {key}=<dir>."
         )
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
+    check_name_lengths(directory, existing, key)
+    if (error := probe_writable(existing)) is not None:
         raise ConfigError(
             f"{key}={directory} cannot be written: creating a file in {existing} failed ({error.strerror}). Free "
             f"space or fix the permissions, or choose another output place with {key}=<dir>."
-        ) from error
+        )
+
+
+def check_name_lengths(directory: Path, existing: Path, key: str) -> None:
+    """The folders still to be made are each within the filesystem's name limit (NAME_MAX, 255 bytes on most), and
+    the run's deepest file within its path limit, so no folder is half made before the OS refuses the name."""
+    name_max, path_max = (os.pathconf(existing, name) for name in ("PC_NAME_MAX", "PC_PATH_MAX"))
+    new_parts = directory.absolute().relative_to(existing).parts
+    too_long = [part for part in new_parts if len(os.fsencode(part)) > name_max]
+    if too_long:
+        raise ConfigError(
+            f"{key}={directory} cannot be created: its folder name {too_long[0][:40]}… is "
+            f"{len(os.fsencode(too_long[0]))} bytes long and this filesystem allows {name_max}. Choose a shorter "
+            f"name with {key}=<dir>."
+        )
+    deepest = len(os.fsencode(str(directory.absolute()))) + LONGEST_RUN_FILE
+    if deepest >= path_max:
+        raise ConfigError(
+            f"{key}={directory} is too deep: the run's files below it would need paths of {deepest} bytes and this "
+            f"filesystem allows {path_max - 1}. Choose a shorter output place with {key}=<dir>."
+        )
 
 
 def _task_part(config: DictConfig) -> DictConfig:
