@@ -3,6 +3,7 @@
 Hydra's job logging writes the run's log records into the same file (both append); this adds what is printed.
 """
 
+import contextlib
 import re
 import sys
 import traceback
@@ -52,10 +53,8 @@ class _Copy:
 
 def _stop_copying(log: TextIO, stream: TextIO, error: OSError) -> None:
     """Close `log` without flushing what it could not take, and say so once on the console."""
-    try:
+    with contextlib.suppress(OSError):  # the buffered lines are what could not be written; the console has them
         log.close()
-    except OSError:
-        pass  # the buffered lines are what could not be written; the console has them
     stream.write(f"\n(The console is no longer copied into {log.name}: {error.strerror or error}.)\n")
 
 
