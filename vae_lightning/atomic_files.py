@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,14 +94,23 @@ def storage_errors(folder: Path, kept: str, then: str) -> Iterator[None]:
     """Turn a write that the filesystem refuses anywhere in the block (a full disk, a quota, a read-only or
     forbidden folder) into one StorageError naming the file, or `folder` when the error does not say which, and
     the free space; other errors pass. Third-party writers (TensorBoard's event files, image encoders) raise the
-    bare OSError."""
+    bare OSError; TensorBoard's writer thread meets it first and raises it again in this thread, so the thread's
+    own report of it is left out."""
+    thread_hook = threading.excepthook
+    threading.excepthook = lambda hooked: None if _refused_write(hooked.exc_value) else thread_hook(hooked)
     try:
         yield
     except OSError as error:
-        if error.errno not in (*NO_SPACE, *NOT_WRITABLE):
+        if not _refused_write(error):
             raise
         path = Path(error.filename) if error.filename else folder
         raise storage_error(path, error, None, kept, then) from None
+    finally:
+        threading.excepthook = thread_hook
+
+
+def _refused_write(error: BaseException | None) -> bool:
+    return isinstance(error, OSError) and error.errno in (*NO_SPACE, *NOT_WRITABLE)
 
 
 def probe_writable(directory: Path) -> OSError | None:

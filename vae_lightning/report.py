@@ -21,6 +21,7 @@ from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.atomic_files import refuse_unwritable, storage_errors
 from vae_lightning.cli.commands import run_cli
+from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_axis_csv
 from vae_lightning.reporting.axis import SweepAxis
@@ -113,13 +114,17 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
     return left_out
 
 
+KEPT_WHEN_STOPPED = "the analyses that finished are kept in each run's analysis/ and are reused"
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        with storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
-                            "run the same command again."):
+        with (storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
+                             "run the same command again."),
+              sigterm_raises(lambda: stopped_by_sigterm("report", KEPT_WHEN_STOPPED))):
             output_dir, summary = report(cfg)
     except VAELightningError as error:
         exit_with(error)

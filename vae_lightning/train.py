@@ -32,6 +32,8 @@ from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.cli.console import closing_summary, progress_display, start_line
 from vae_lightning.cli.console_copy import console_copied_to
+from vae_lightning.cli.run_guard import note_refusal
+from vae_lightning.cli.termination import sigterm_raises
 from vae_lightning.engine.building import build
 from vae_lightning.engine.checkpoint_schema import check_resumable, import_path
 from vae_lightning.engine.module import TrainingEngine, build_engine
@@ -39,6 +41,7 @@ from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
+    RunRefusedError,
     TrainingDivergedError,
     VAELightningError,
 )
@@ -77,7 +80,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     datamodule = build(cfg.data)
     engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), datamodule)  # no data is read yet
-    previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule)
+    try:
+        previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule)
+    except VAELightningError as refused:
+        raise RunRefusedError(f"{refused} This command changed nothing in {run_dir}.") from refused
     if previous is not None:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
@@ -104,6 +110,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         )
     (results,) = trainer.test(engine, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
                               verbose=False)  # the closing summary says it compactly
+    if trainer.received_sigterm:  # Lightning stops only between test batches, never after the last one
+        raise SIGTERMException
     raise_unless_finite(results, best)
     metrics = collect_test_metrics(results, engine.per_dimension_terms("test"))
     metrics.update(
@@ -123,8 +131,9 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     )
     if is_main_process():
         if cfg.analyze and best:
-            analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
-                                              f"seed={cfg.seed}"]))
+            with sigterm_raises(SIGTERMException):  # metrics.json is not written yet: the resume analyses again
+                analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
+                                                  f"seed={cfg.seed}"]))
         # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
         write_metrics(run_dir, metrics)
     return metrics
@@ -258,13 +267,17 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: st
             metrics = train(cfg, run_dir, command)
     except (Exception, SIGTERMException) as raised:
         error = as_preemption(raised, command) if isinstance(raised, SIGTERMException) else raised
-        if is_main_process():
+        recorded = False
+        if isinstance(error, RunRefusedError):
+            note_refusal(run_dir, error)  # the run's own files say what its last real attempt did
+        elif is_main_process():
             if not has_run_config(run_dir):
                 save_run_config(run_dir, cfg)  # a point that failed at once is still listed by `report`
-            record_failure(run_dir, error)
+            recorded = record_failure(run_dir, error)
         if not isinstance(error, VAELightningError) and not in_sweep:
             raise  # a bug: keep its traceback
-        print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
+        print(f"\nError: {error}" + (f"\n(recorded in {run_dir / FAILURE_FILE})" if recorded else ""),
+              file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(2)

@@ -23,12 +23,23 @@ from vae_lightning.runs.commands import hydra_path, rerun_sweep_command, shell_c
 from vae_lightning.runs.directory import FAILURE_FILE, read_json_record
 from vae_lightning.runs.keys import NOT_POINT_KEYS
 
+# Sweep points refused in this process (their run directories are left as they were, so no failure.json says so):
+# (run directory, first line of the refusal), listed when the sweep ends.
+_refused: list[tuple[Path, str]] = []
+
+
+def note_refusal(run_dir: Path, error: Exception) -> None:
+    """Remember a refused point for the end-of-sweep summary (with the basic launcher, which runs every point in
+    this process; a point run elsewhere says so on its own console)."""
+    _refused.append((run_dir.absolute(), str(error).splitlines()[0][:200]))
+
 
 class RunGuard(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _exit_on_error(lambda: _check_run(config))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refused.clear()
         # The base config, before the swept values: a mistake shared by every point stops the sweep here, while a
         # bad swept value fails only its own point (recorded in its failure.json).
         _exit_on_error(lambda: _check_sweep(config))
@@ -40,17 +51,21 @@ class RunGuard(Callback):
               f"{shell_command('vae_lightning.report', [f'sweep={hydra_path(sweep_dir)}'])}\n"
               f"  {shlex.join(['tensorboard', '--logdir', str(sweep_dir)])}", flush=True)
         failures = sorted(sweep_dir.rglob(FAILURE_FILE))
-        if not failures:
-            return
-        listing = "\n".join(f"  {path.parent.relative_to(sweep_dir)}: {_first_line(path)}" for path in failures)
-        rerun = rerun_sweep_command(sweep_dir, config.hydra.overrides.hydra, config.hydra.overrides.task)
-        print(
-            f"\n{len(failures)} sweep point(s) failed; the others finished:\n{listing}\n"
-            f"Fix the cause and rerun only what is missing with:\n  {rerun}\n"
-            "(finished points are skipped; add redo=true to redo them).",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        if _refused:
+            listing = "\n".join(f"  {_relative(run_dir, sweep_dir)}: {line}" for run_dir, line in _refused)
+            print(f"\n{len(_refused)} sweep point(s) refused this command and were left as they were:\n{listing}",
+                  file=sys.stderr)
+        if failures:
+            listing = "\n".join(f"  {path.parent.relative_to(sweep_dir)}: {_first_line(path)}" for path in failures)
+            rerun = rerun_sweep_command(sweep_dir, config.hydra.overrides.hydra, config.hydra.overrides.task)
+            print(
+                f"\n{len(failures)} sweep point(s) failed; the others finished:\n{listing}\n"
+                f"Fix the cause and rerun only what is missing with:\n  {rerun}\n"
+                "(finished points are skipped; add redo=true to redo them).",
+                file=sys.stderr,
+            )
+        if failures or _refused:
+            sys.exit(1)
 
 
 def _check_run(config: DictConfig) -> None:
@@ -148,6 +163,10 @@ def check_name_lengths(directory: Path, existing: Path, key: str) -> None:
 
 def _task_part(config: DictConfig) -> DictConfig:
     return OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])
+
+
+def _relative(run_dir: Path, sweep_dir: Path) -> str:
+    return str(run_dir.relative_to(sweep_dir)) if run_dir.is_relative_to(sweep_dir) else str(run_dir)
 
 
 def _first_line(failure_file: Path) -> str:
