@@ -19,7 +19,6 @@ import vae_lightning.config.schema  # noqa: F401  (registers the schema report.y
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
-from vae_lightning.atomic_files import refuse_unwritable, storage_errors
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
@@ -39,6 +38,7 @@ from vae_lightning.reporting.missing_analyses import analyse_missing
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
 from vae_lightning.runs.commands import hydra_path
+from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
 
 
 def report(cfg: DictConfig) -> tuple[Path, str]:

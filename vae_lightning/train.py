@@ -26,7 +26,7 @@ from torch import Tensor, nn
 import vae_lightning.config.schema  # noqa: F401  (registers the schema train.yaml names)
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import analysis_config, analyze
-from vae_lightning.atomic_files import remove_stale_temporaries, storage_error, storage_errors, write_json_atomic
+from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
 from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.config_check import validate_train_config
@@ -59,6 +59,7 @@ from vae_lightning.runs.directory import (
     set_aside_outputs,
     tensorboard_dir,
 )
+from vae_lightning.runs.disk_errors import storage_error, storage_errors
 from vae_lightning.runs.lock import run_lock
 from vae_lightning.runs.saved_config import has_run_config, save_run_config
 from vae_lightning.runs.trusted_classes import PACKAGE

@@ -17,13 +17,14 @@ from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
-from vae_lightning.atomic_files import refuse_unwritable, storage_errors, write_json_atomic
+from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.config.messages import expected_type
 from vae_lightning.config.schema import AnalyzeSettings
 from vae_lightning.engine.checkpoint_schema import import_path
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.vae import VAE
+from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
 from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 

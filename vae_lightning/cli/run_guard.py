@@ -16,11 +16,11 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf, read_write
 
-from vae_lightning.atomic_files import probe_writable
 from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.runs.commands import hydra_path, rerun_sweep_command, shell_command
 from vae_lightning.runs.directory import FAILURE_FILE, read_json_record
+from vae_lightning.runs.disk_errors import nearest_existing, probe_writable
 from vae_lightning.runs.keys import NOT_POINT_KEYS
 
 # Sweep points refused in this process (their run directories are left as they were, so no failure.json says so):
@@ -125,9 +125,7 @@ LONGEST_RUN_FILE = len("/checkpoints/.best-epoch0000-v1.ckpt.a1b2c3d4.tmp")
 def ensure_writable(directory: Path, key: str) -> None:
     """Raise ConfigError unless `directory` exists writable or can be created, by writing a probe file, and unless
     its name and the files a run writes below it fit the filesystem's limits on names and paths."""
-    existing = directory.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    existing = nearest_existing(directory)
     if not existing.is_dir():
         raise ConfigError(
             f"{key}={directory} cannot be created: {existing} is a file, not a directory. Choose another output "

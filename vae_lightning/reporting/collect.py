@@ -136,9 +136,10 @@ def read_run(run_dir: Path, axis: SweepAxis) -> Run:
             raise TypeError("not a mapping")
         overrides = [str(o) for o in OmegaConf.load(overrides_path)] if overrides_path.is_file() else []
     except Exception as error:  # OmegaConf raises yaml, OSError and its own errors for a damaged file
-        return Run(status=FAILED, overrides=[], path=run_dir,
-                   error=f"its .hydra/config.yaml or overrides.yaml cannot be read ({type(error).__name__}); "
-                         "rerun the point with redo=true")
+        reason = (f"its .hydra/config.yaml or overrides.yaml cannot be read ({type(error).__name__}); rerun the "
+                  "point with redo=true")
+        print(f"Unreadable run {run_dir}: {reason}.", flush=True)
+        return Run(status=FAILED, overrides=[], path=run_dir, error=reason)
     run = Run(
         status=UNFINISHED,
         overrides=overrides,

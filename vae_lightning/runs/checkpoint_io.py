@@ -15,8 +15,9 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from vae_lightning.atomic_files import storage_error, write_atomic
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.runs.checkpoint_integrity import verify_intact
+from vae_lightning.runs.disk_errors import storage_error
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
