@@ -44,6 +44,19 @@ class SignalAtStep(_OneShot):
             os.kill(os.getpid(), self.signal)
 
 
+class SignalAtTestStart(L.Callback):
+    """Sends `signal_name` to the process itself as the test of the best checkpoint starts, once (a marker file)."""
+
+    def __init__(self, marker: str, signal_name: str) -> None:
+        self.marker = Path(marker)
+        self.signal = signal.Signals[signal_name]
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.marker.exists():
+            self.marker.write_text("fired at test start\n")
+            os.kill(os.getpid(), self.signal)
+
+
 class PoisonWeightsAtStep(_OneShot):
     """Overwrites one weight with NaN before the batch at `step`, as a diverging optimiser would."""
 

@@ -42,6 +42,7 @@ from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
     RunRefusedError,
+    StorageError,
     TrainingDivergedError,
     VAELightningError,
 )
@@ -133,8 +134,12 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     if is_main_process():
         if cfg.analyze and best:
             with sigterm_raises(SIGTERMException):  # metrics.json is not written yet: the resume analyses again
-                analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
-                                                  f"seed={cfg.seed}"]))
+                try:
+                    analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
+                                                      f"seed={cfg.seed}"]))
+                except StorageError as error:
+                    raise StorageError(f"{error} Training itself finished; the analysis and metrics.json follow "
+                                       f"when the run is continued with: {resume_command}") from None
         # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
         write_metrics(run_dir, metrics)
     return metrics

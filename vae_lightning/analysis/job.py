@@ -42,7 +42,7 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     for folder in (target.output_dir, target.tensorboard_dir):
         refuse_unwritable(folder, "The analysis", "Make the run writable (chmod -R u+w <run>), or analyse a copy: "
                           "cp -r <run> <a writable place> and pass run=<the copy>.")
-    with storage_errors(target.output_dir, "The run's checkpoints are untouched.", "run the same command again."):
+    with storage_errors(target.output_dir, "The run's checkpoints are untouched.", "run the analysis again."):
         target.output_dir.mkdir(parents=True, exist_ok=True)
         precision = choose_evaluation_precision(cfg.precision, model.device)
         print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
