@@ -6,6 +6,7 @@ to the run's TensorBoard, and print a Markdown summary.
 
 import hydra
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 import vae_lightning.config.schema  # noqa: F401  (registers the schema analyze.yaml names)
@@ -24,10 +25,12 @@ def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        with sigterm_raises(lambda: stopped_by_sigterm("analyze", KEPT_WHEN_STOPPED)):
+        with sigterm_raises(SIGTERMException):
             output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
         exit_with(error)
+    except SIGTERMException:
+        exit_with(stopped_by_sigterm("analyze", KEPT_WHEN_STOPPED))
     print(render_analysis_summary(metrics))
     print(f"Analysis written to {output_dir}")
 

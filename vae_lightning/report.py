@@ -12,6 +12,7 @@ from typing import Any
 
 import hydra
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
@@ -124,10 +125,12 @@ def main(cfg: DictConfig) -> None:
     try:
         with (storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
                              "run the same command again."),
-              sigterm_raises(lambda: stopped_by_sigterm("report", KEPT_WHEN_STOPPED))):
+              sigterm_raises(SIGTERMException)):
             output_dir, summary = report(cfg)
     except VAELightningError as error:
         exit_with(error)
+    except SIGTERMException:
+        exit_with(stopped_by_sigterm("report", KEPT_WHEN_STOPPED))
     print(summary)
     print(f"Report written to {output_dir}")
 

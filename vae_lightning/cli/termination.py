@@ -19,7 +19,8 @@ from vae_lightning.runs.commands import shell_command
 def sigterm_raises(error: Callable[[], BaseException]) -> Iterator[None]:
     """While the block runs, SIGTERM raises `error()` in the main thread (between two Python instructions, so a
     write in progress still finishes: every result file is written atomically). Elsewhere a no-op: only the main
-    thread may set signal handlers."""
+    thread may set signal handlers. Pass Lightning's SIGTERMException, a SystemExit: no `except Exception` on the
+    way (one run's failed analysis in a report) mistakes it for that one step's failure."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
