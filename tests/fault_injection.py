@@ -11,6 +11,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
+from vae_lightning.atomic_files import write_atomic
 from vae_lightning.runs.checkpoint_io import AtomicCheckpointIO
 
 
@@ -43,6 +44,19 @@ class SignalAtStep(_OneShot):
             os.kill(os.getpid(), self.signal)
 
 
+class SignalAtTestStart(L.Callback):
+    """Sends `signal_name` to the process itself as the test of the best checkpoint starts, once (a marker file)."""
+
+    def __init__(self, marker: str, signal_name: str) -> None:
+        self.marker = Path(marker)
+        self.signal = signal.Signals[signal_name]
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.marker.exists():
+            self.marker.write_text("fired at test start\n")
+            os.kill(os.getpid(), self.signal)
+
+
 class PoisonWeightsAtStep(_OneShot):
     """Overwrites one weight with NaN before the batch at `step`, as a diverging optimiser would."""
 
@@ -55,9 +69,12 @@ class PoisonWeightsAtStep(_OneShot):
 class FullDiskCheckpointIO(AtomicCheckpointIO):
     """Writes the first bytes of a checkpoint, then fails as a full disk does."""
 
-    def serialize(self, checkpoint: dict, handle) -> None:
-        handle.write(b"PK\x03\x04 the first bytes of a zip archive")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    def write_file(self, path: Path, data: memoryview) -> None:
+        def fill(handle) -> None:
+            handle.write(data[:64])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        write_atomic(path, fill)
 
 
 class FullDiskAtStep(_OneShot):

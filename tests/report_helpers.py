@@ -55,6 +55,11 @@ GARBAGE = {
     "garbage failure.json": ("failure.json", "\x00\x01 not json"),
     "failure.json without an error": ("failure.json", "{}"),
     "bad config.yaml": (".hydra/config.yaml", "model: [unclosed"),
+    # Well-formed JSON or YAML of the wrong shape (issue 26, item 9).
+    "metrics.json holding {}": ("metrics.json", "{}"),
+    "test results that are a string": ("metrics.json", '{"test": "oops"}'),
+    "a NaN in metrics.json": ("metrics.json", '{"test": {"neg_elbo": NaN, "loss": 1.0}, "test_kl_per_dim": [1.0]}'),
+    "a β that is not a number": (".hydra/config.yaml", "model: {beta: abc, latent_dim: 4}\nseed: 0\n"),
 }
 
 

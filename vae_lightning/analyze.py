@@ -6,13 +6,18 @@ to the run's TensorBoard, and print a Markdown summary.
 
 import hydra
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 import vae_lightning.config.schema  # noqa: F401  (registers the schema analyze.yaml names)
 from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.job import analyze
 from vae_lightning.cli.commands import run_cli
+from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
+
+KEPT_WHEN_STOPPED = ("the run's checkpoints and metrics.json are untouched, and its analysis/ may hold part of the new "
+                     "figures until the analysis is run again")
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="analyze")
@@ -20,9 +25,12 @@ def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        output_dir, metrics = analyze(cfg)
+        with sigterm_raises(SIGTERMException):
+            output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
         exit_with(error)
+    except SIGTERMException:
+        exit_with(stopped_by_sigterm("analyze", KEPT_WHEN_STOPPED))
     print(render_analysis_summary(metrics))
     print(f"Analysis written to {output_dir}")
 

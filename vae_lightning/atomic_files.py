@@ -56,5 +56,5 @@ def write_json_atomic(path: Path, payload: Any, allow_nan: bool = True) -> None:
     """Write `payload` as indented JSON, atomically. With `allow_nan=False` the JSON is strict: a NaN or infinity
     raises ValueError (and the old file stays) instead of writing `NaN`, which JSON readers other than Python's
     refuse."""
-    text = json.dumps(payload, indent=2, allow_nan=allow_nan) + "\n"
-    write_atomic(path, lambda handle: handle.write(text.encode()))
+    data = (json.dumps(payload, indent=2, allow_nan=allow_nan) + "\n").encode()
+    write_atomic(path, lambda handle: handle.write(data))

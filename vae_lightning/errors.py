@@ -41,5 +41,10 @@ class RunInUseError(VAELightningError):
     """Another process is training into the same run directory; starting a second would mix their files."""
 
 
+class RunRefusedError(VAELightningError):
+    """The command was refused before it changed the run directory (other settings than the run's, a damaged
+    checkpoint): the run's files, a finished run's results included, stay as they were."""
+
+
 class PreemptedError(VAELightningError):
     """The run was asked to stop (SIGTERM: a cluster's preemption or time limit); it can be continued."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import hydra
 import torch
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard import SummaryWriter
 
@@ -20,6 +21,7 @@ import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config
 from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.cli.commands import run_cli
+from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_axis_csv
 from vae_lightning.reporting.axis import SweepAxis
@@ -38,6 +40,7 @@ from vae_lightning.reporting.pairing import check_same_test_set
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
 from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
 from vae_lightning.runs.commands import hydra_path
+from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
 
 
 def report(cfg: DictConfig) -> tuple[Path, str]:
@@ -50,6 +53,8 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
     check_analysis_overrides(cfg.analysis)
     refuse_single_run(Path(str(cfg.sweep)))
     sweep = collect(str(cfg.sweep), SweepAxis(cfg.report.axis))
+    refuse_unwritable(sweep.root, "The report", "Make the sweep writable (chmod -R u+w <sweep>), or report a copy: "
+                      "cp -r <sweep> <a writable place> and pass sweep=<the copy>.")
     axis = sweep.axis
     check_same_test_set(sweep.runs)
     if cfg.analyze_missing:
@@ -112,14 +117,22 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
     return left_out
 
 
+KEPT_WHEN_STOPPED = "the analyses that finished are kept in each run's analysis/ and are reused"
+
+
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        output_dir, summary = report(cfg)
+        with (storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
+                             "run the same command again."),
+              sigterm_raises(SIGTERMException)):
+            output_dir, summary = report(cfg)
     except VAELightningError as error:
         exit_with(error)
+    except SIGTERMException:
+        exit_with(stopped_by_sigterm("report", KEPT_WHEN_STOPPED))
     print(summary)
     print(f"Report written to {output_dir}")
 

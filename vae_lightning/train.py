@@ -6,6 +6,7 @@
 
 import contextlib
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -31,6 +32,8 @@ from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.cli.console import closing_summary, progress_display, start_line
 from vae_lightning.cli.console_copy import console_copied_to
+from vae_lightning.cli.run_guard import note_refusal
+from vae_lightning.cli.termination import sigterm_raises
 from vae_lightning.engine.building import build
 from vae_lightning.engine.checkpoint_schema import check_resumable, import_path
 from vae_lightning.engine.module import TrainingEngine, build_engine
@@ -38,6 +41,7 @@ from vae_lightning.engine.precision import choose_precision
 from vae_lightning.errors import (
     PreemptedError,
     RunInUseError,
+    RunRefusedError,
     StorageError,
     TrainingDivergedError,
     VAELightningError,
@@ -54,6 +58,7 @@ from vae_lightning.runs.commands import resume_command
 from vae_lightning.runs.directory import (
     CHECKPOINT_DIR,
     FAILURE_FILE,
+    METRICS_FILE,
     clear_failure,
     finished_metrics,
     record_failure,
@@ -61,6 +66,7 @@ from vae_lightning.runs.directory import (
     set_aside_outputs,
     tensorboard_dir,
 )
+from vae_lightning.runs.disk_errors import storage_error, storage_errors
 from vae_lightning.runs.lock import run_lock
 from vae_lightning.runs.saved_config import has_run_config, save_run_config
 from vae_lightning.runs.trusted_classes import PACKAGE
@@ -83,7 +89,10 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     datamodule = build(cfg.data)
     engine = build_engine(cfg.model, cfg.optimizer, cfg.get("scheduler"), datamodule)  # no data is read yet
     precision = choose_precision(cfg.trainer.precision, cfg.trainer.accelerator)
-    previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule, precision.precision)
+    try:
+        previous, ckpt_path = claim_run_dir(cfg, run_dir, engine, datamodule, precision.precision)
+    except VAELightningError as refused:
+        raise RunRefusedError(f"{refused} This command changed nothing in {run_dir}.") from refused
     if previous is not None:
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
@@ -109,6 +118,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         )
     (results,) = trainer.test(engine, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
                               verbose=False)  # the closing summary says it compactly
+    if trainer.received_sigterm:  # Lightning stops only between test batches, never after the last one
+        raise SIGTERMException
     raise_unless_finite(results, best)
     metrics = collect_test_metrics(results, engine.per_dimension_terms("test"))
     metrics.update(
@@ -129,17 +140,28 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
     )
     if is_main_process():
         if cfg.analyze and best:
-            analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
-                                              f"seed={cfg.seed}"]))
+            with sigterm_raises(SIGTERMException):  # metrics.json is not written yet: the resume analyses again
+                try:
+                    analyze(analysis_config(run_dir, [f"trusted_packages={own_packages(cfg)}", *cfg.analysis,
+                                                      f"seed={cfg.seed}"]))
+                except StorageError as error:
+                    raise StorageError(f"{error} Training itself finished; the analysis and metrics.json follow "
+                                       f"when the run is continued with: {resume_command}") from None
         # Last: its presence means the run is complete. Strict JSON; raise_unless_finite made every number finite.
-        try:
-            write_json_atomic(run_dir / "metrics.json", metrics, allow_nan=False)
-        except OSError as error:
-            raise StorageError(
-                f"Could not write {run_dir / 'metrics.json'} ({error.strerror}); the checkpoints are intact. Free "
-                f"space, then rerun with resume={run_dir}: it tests the best checkpoint again and writes the file."
-            ) from error
+        write_metrics(run_dir, metrics)
     return metrics
+
+
+def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
+    """metrics.json, atomically; a full disk is one paragraph saying that rerunning the command writes it."""
+    path = run_dir / METRICS_FILE
+    try:
+        write_json_atomic(path, metrics, allow_nan=False)
+    except OSError as error:
+        raise storage_error(
+            path, error, len(json.dumps(metrics, indent=2)) + 1, "The checkpoints are intact.",
+            f"rerun with resume={run_dir}: it tests the best checkpoint again and writes the file.",
+        ) from None
 
 
 def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
@@ -272,16 +294,21 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: st
     """Train, then print the closing summary; what stopped the run is recorded beside it and printed as one
     paragraph (in a sweep the other points go on), a bug keeps its traceback."""
     try:
-        metrics = train(cfg, run_dir, command)
+        with storage_errors(run_dir, "Every finished epoch is kept in checkpoints/.", f"continue with: {command}"):
+            metrics = train(cfg, run_dir, command)
     except (Exception, SIGTERMException) as raised:
         error = as_preemption(raised, command) if isinstance(raised, SIGTERMException) else raised
-        if is_main_process():
+        recorded = False
+        if isinstance(error, RunRefusedError):
+            note_refusal(run_dir, error)  # the run's own files say what its last real attempt did
+        elif is_main_process():
             if not has_run_config(run_dir):
                 save_run_config(run_dir, cfg)  # a point that failed at once is still listed by `report`
-            record_failure(run_dir, error)
+            recorded = record_failure(run_dir, error)
         if not isinstance(error, VAELightningError) and not in_sweep:
             raise  # a bug: keep its traceback
-        print(f"\nError: {error}\n(recorded in {run_dir / FAILURE_FILE})", file=sys.stderr)
+        print(f"\nError: {error}" + (f"\n(recorded in {run_dir / FAILURE_FILE})" if recorded else ""),
+              file=sys.stderr)
         if in_sweep:
             return None
         sys.exit(2)

@@ -84,6 +84,8 @@ def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tiny_data_
                      *_fault("PoisonWeightsAtStep", STEPS_PER_EPOCH + 2, tmp_path / "fired"), cwd=tmp_path)
     assert result.returncode == 2
     assert "the loss became nan" in result.stderr and "last.ckpt" in result.stderr
+    assert "and the best epoch's in" in result.stderr  # the intact best checkpoint is offered too
+    assert "(analyze it with checkpoint=best)" in result.stderr
     assert "Traceback" not in result.stderr
     checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert checkpoint["epoch"] == 0

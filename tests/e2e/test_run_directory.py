@@ -49,6 +49,8 @@ def test_refused_commands_leave_the_run_and_its_config_untouched(finished_run, t
         assert "Traceback" not in result.stderr
         assert (run_dir / ".hydra" / "config.yaml").read_text() == config
         assert (run_dir / "metrics.json").read_text() == metrics
+        assert not (run_dir / "failure.json").exists()  # a refusal is no failure of the finished run
+        assert "This command changed nothing in" in result.stderr and "recorded in" not in result.stderr
 
     (run_dir / "metrics.json").unlink()  # as if killed after its last checkpoint: a refused resume
     result = run_cli("vae_lightning.train", *command, "model.beta=4", "resume=run", cwd=tmp_path)

@@ -25,6 +25,7 @@ from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_eva
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.vae import VAE
 from vae_lightning.runs.checkpoint_files import file_digest
+from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
 from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 
@@ -39,15 +40,19 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
             "latent space of a VAE (a subclass of vae_lightning.models.VAE). Its samples are in the run's "
             "TensorBoard (images/samples)."
         )
-    target.output_dir.mkdir(parents=True, exist_ok=True)
-    precision = choose_evaluation_precision(cfg.precision, model.device)
-    print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
-          f"results go to {target.output_dir}")
-    with autocast(precision, model.device):
-        metrics = _numbers(cfg, model, datamodule, target, precision)
-    write_json_atomic(target.output_dir / "metrics.json", metrics)
-    (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
-    OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
+    for folder in (target.output_dir, target.tensorboard_dir):
+        refuse_unwritable(folder, "The analysis", "Make the run writable (chmod -R u+w <run>), or analyse a copy: "
+                          "cp -r <run> <a writable place> and pass run=<the copy>.")
+    with storage_errors(target.output_dir, "The run's checkpoints are untouched.", "run the analysis again."):
+        target.output_dir.mkdir(parents=True, exist_ok=True)
+        precision = choose_evaluation_precision(cfg.precision, model.device)
+        print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
+              f"results go to {target.output_dir}")
+        with autocast(precision, model.device):
+            metrics = _numbers(cfg, model, datamodule, target, precision)
+        write_json_atomic(target.output_dir / "metrics.json", metrics)
+        (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
+        OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
     return target.output_dir, metrics
 
 

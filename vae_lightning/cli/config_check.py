@@ -8,6 +8,7 @@ and leaves no half-made run directory behind.
 """
 
 import math
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -91,11 +92,19 @@ def _target_class(node: DictConfig, prefix: str) -> type:
 
 # float32's largest value: the model computes in float32, so a larger setting becomes infinity inside it.
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+# Every integer setting ends up in torch or numpy as a 64-bit integer; a larger one overflows there.
+INT64_MAX = int(torch.iinfo(torch.int64).max)
+# numpy's and Lightning's seeds are unsigned 32-bit integers.
+SEED_RANGE = (0, 2**32 - 1)
+# torch starts one OS thread per count: beyond this many, a typo such as threads=100000 exhausts memory.
+MAX_THREADS = 1024
 
 
 def check_numbers_finite(node: Any, prefix: str = "") -> None:
-    """Every number of the config is finite and fits float32: NaN slips through every range check (all comparisons
-    with it are false) and an infinite β, learning rate or σ trains nothing but NaN."""
+    """Every number of the config fits the type it becomes: NaN slips through every range check (all comparisons
+    with it are false), an infinite β, learning rate or σ trains nothing but NaN, a float above float32's range
+    becomes infinite inside the model, and an integer literal beyond 64 bits (model.beta=10**42 written out)
+    overflows wherever torch or numpy first holds it."""
     keys = list(node.keys()) if isinstance(node, Mapping) else range(len(node))
     for key in keys:
         name = f"{prefix}{key}" if isinstance(node, Mapping) else f"{prefix.rstrip('.')}[{key}]"
@@ -107,13 +116,24 @@ def check_numbers_finite(node: Any, prefix: str = "") -> None:
                 f"{name}={value!r} is not allowed: every number must be finite and within ±{FLOAT32_MAX:.3g} "
                 "(float32, the precision the model computes in). Set it to a finite value."
             )
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > INT64_MAX:
+            raise ConfigError(
+                f"{name}={value} is not allowed: it has {len(str(abs(value)))} digits, and every integer must be "
+                f"within ±{INT64_MAX} (a 64-bit integer, what torch and numpy hold it in). Set a smaller value."
+            )
 
 
 def check_run_settings(cfg: DictConfig) -> None:
     """The run-level settings that have no class to check them: the thread count and the analysis overrides."""
-    if cfg.threads is not None and cfg.threads < 1:
+    if cfg.threads is not None and not 1 <= cfg.threads <= MAX_THREADS:
         raise ConfigError(
-            f"threads={cfg.threads} is not allowed: it must be null (torch's default, all cores) or an integer ≥ 1."
+            f"threads={cfg.threads} is not allowed: it must be null (torch's default, all cores) or an integer from 1 "
+            f"to {MAX_THREADS} (torch starts one thread per count; this machine has {os.cpu_count()} cores)."
+        )
+    if not SEED_RANGE[0] <= cfg.seed <= SEED_RANGE[1]:
+        raise ConfigError(
+            f"seed={cfg.seed} is not allowed: numpy and Lightning take seeds from {SEED_RANGE[0]} to {SEED_RANGE[1]} "
+            "(an unsigned 32-bit integer). Pick a seed in that range, e.g. seed=0."
         )
     if cfg.analyze and not issubclass(model_class(cfg.model), VAE):
         raise ConfigError(

@@ -3,6 +3,7 @@
 Hydra's job logging writes the run's log records into the same file (both append); this adds what is printed.
 """
 
+import contextlib
 import re
 import sys
 import traceback
@@ -19,7 +20,10 @@ CURSOR_UP = "\x1b[A"
 
 class _Copy:
     """A text stream that writes through to `stream` and appends each finished line to `log`: of a line a bar
-    redrew with carriage returns only its last state, and none of a nested bar's transient lines."""
+    redrew with carriage returns only its last state, and none of a nested bar's transient lines.
+
+    When the log cannot be written (a full disk), copying stops with one line on the console: the console is what
+    says why the run stopped, and a failing copy must not bury it under tracebacks."""
 
     def __init__(self, stream: TextIO, log: TextIO) -> None:
         self.stream = stream
@@ -28,13 +32,16 @@ class _Copy:
 
     def write(self, text: str) -> int:
         self.stream.write(text)
+        if self.log.closed:
+            return len(text)
         *lines, self._pending = (self._pending + text).split("\n")
-        for line in lines:
-            last_state = line.rsplit("\r", 1)[-1]
-            shown = ESCAPE_SEQUENCE.sub("", last_state).rstrip()
-            if shown and CURSOR_UP not in last_state:
-                self.log.write(shown + "\n")
-        self.log.flush()
+        kept = [ESCAPE_SEQUENCE.sub("", line.rsplit("\r", 1)[-1]).rstrip() for line in lines
+                if CURSOR_UP not in line.rsplit("\r", 1)[-1]]
+        try:
+            self.log.write("".join(f"{line}\n" for line in kept if line))
+            self.log.flush()
+        except OSError as error:
+            _stop_copying(self.log, self.stream, error)
         return len(text)
 
     def flush(self) -> None:
@@ -42,6 +49,13 @@ class _Copy:
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding … of the real stream
         return getattr(self.stream, name)
+
+
+def _stop_copying(log: TextIO, stream: TextIO, error: OSError) -> None:
+    """Close `log` without flushing what it could not take, and say so once on the console."""
+    with contextlib.suppress(OSError):  # the buffered lines are what could not be written; the console has them
+        log.close()
+    stream.write(f"\n(The console is no longer copied into {log.name}: {error.strerror or error}.)\n")
 
 
 @contextmanager
@@ -54,8 +68,12 @@ def console_copied_to(log_file: Path) -> Iterator[None]:
         try:
             yield
         except BaseException as error:
-            if not isinstance(error, SystemExit):
-                log.write("".join(traceback.format_exception(error)))
+            if not isinstance(error, SystemExit) and not log.closed:
+                try:
+                    log.write("".join(traceback.format_exception(error)))
+                    log.flush()
+                except OSError as write_error:
+                    _stop_copying(log, streams[1], write_error)
             raise
         finally:
             sys.stdout, sys.stderr = streams

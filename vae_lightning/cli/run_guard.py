@@ -5,9 +5,9 @@ Hydra calls `on_run_start` / `on_multirun_start` after composing the config and 
 directory, the only moment a refusal leaves nothing behind.
 """
 
+import os
 import shlex
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,18 @@ from vae_lightning.cli.config_check import validate_train_config
 from vae_lightning.errors import ConfigError, VAELightningError, exit_with
 from vae_lightning.runs.commands import hydra_path, rerun_sweep_command, shell_command
 from vae_lightning.runs.directory import FAILURE_FILE, read_json_record
+from vae_lightning.runs.disk_errors import nearest_existing, probe_writable
 from vae_lightning.runs.keys import NOT_POINT_KEYS
+
+# Sweep points refused in this process (their run directories are left as they were, so no failure.json says so):
+# (run directory, first line of the refusal), listed when the sweep ends.
+_refused: list[tuple[Path, str]] = []
+
+
+def note_refusal(run_dir: Path, error: Exception) -> None:
+    """Remember a refused point for the end-of-sweep summary (with the basic launcher, which runs every point in
+    this process; a point run elsewhere says so on its own console)."""
+    _refused.append((run_dir.absolute(), str(error).splitlines()[0][:200]))
 
 
 class RunGuard(Callback):
@@ -28,6 +39,7 @@ class RunGuard(Callback):
         _exit_on_error(lambda: _check_run(config))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _refused.clear()
         # The base config, before the swept values: a mistake shared by every point stops the sweep here, while a
         # bad swept value fails only its own point (recorded in its failure.json).
         _exit_on_error(lambda: _check_sweep(config))
@@ -39,17 +51,21 @@ class RunGuard(Callback):
               f"{shell_command('vae_lightning.report', [f'sweep={hydra_path(sweep_dir)}'])}\n"
               f"  {shlex.join(['tensorboard', '--logdir', str(sweep_dir)])}", flush=True)
         failures = sorted(sweep_dir.rglob(FAILURE_FILE))
-        if not failures:
-            return
-        listing = "\n".join(f"  {path.parent.relative_to(sweep_dir)}: {_first_line(path)}" for path in failures)
-        rerun = rerun_sweep_command(sweep_dir, config.hydra.overrides.hydra, config.hydra.overrides.task)
-        print(
-            f"\n{len(failures)} sweep point(s) failed; the others finished:\n{listing}\n"
-            f"Fix the cause and rerun only what is missing with:\n  {rerun}\n"
-            "(finished points are skipped; add redo=true to redo them).",
-            file=sys.stderr,
-        )
-        sys.exit(1)
+        if _refused:
+            listing = "\n".join(f"  {_relative(run_dir, sweep_dir)}: {line}" for run_dir, line in _refused)
+            print(f"\n{len(_refused)} sweep point(s) refused this command and were left as they were:\n{listing}",
+                  file=sys.stderr)
+        if failures:
+            listing = "\n".join(f"  {path.parent.relative_to(sweep_dir)}: {_first_line(path)}" for path in failures)
+            rerun = rerun_sweep_command(sweep_dir, config.hydra.overrides.hydra, config.hydra.overrides.task)
+            print(
+                f"\n{len(failures)} sweep point(s) failed; the others finished:\n{listing}\n"
+                f"Fix the cause and rerun only what is missing with:\n  {rerun}\n"
+                "(finished points are skipped; add redo=true to redo them).",
+                file=sys.stderr,
+            )
+        if failures or _refused:
+            sys.exit(1)
 
 
 def _check_run(config: DictConfig) -> None:
@@ -102,28 +118,53 @@ def name_points_by_swept_keys(config: DictConfig) -> None:
         config.hydra.overrides.hydra.append(f"hydra.job.config.override_dirname.exclude_keys=[{','.join(excluded)}]")
 
 
+# The longest path a run writes below its directory (checkpoints/, analysis/, a temporary file's random part).
+LONGEST_RUN_FILE = len("/checkpoints/.best-epoch0000-v1.ckpt.a1b2c3d4.tmp")
+
+
 def ensure_writable(directory: Path, key: str) -> None:
-    """Raise ConfigError unless `directory` exists writable or can be created, by writing a probe file."""
-    existing = directory.absolute()
-    while not existing.exists():
-        existing = existing.parent
+    """Raise ConfigError unless `directory` exists writable or can be created, by writing a probe file, and unless
+    its name and the files a run writes below it fit the filesystem's limits on names and paths."""
+    existing = nearest_existing(directory)
     if not existing.is_dir():
         raise ConfigError(
             f"{key}={directory} cannot be created: {existing} is a file, not a directory. Choose another output "
             f"place with {key}=<dir>."
         )
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as error:
+    check_name_lengths(directory, existing, key)
+    if (error := probe_writable(existing)) is not None:
         raise ConfigError(
             f"{key}={directory} cannot be written: creating a file in {existing} failed ({error.strerror}). Free "
             f"space or fix the permissions, or choose another output place with {key}=<dir>."
-        ) from error
+        )
+
+
+def check_name_lengths(directory: Path, existing: Path, key: str) -> None:
+    """The folders still to be made are each within the filesystem's name limit (NAME_MAX, 255 bytes on most), and
+    the run's deepest file within its path limit, so no folder is half made before the OS refuses the name."""
+    name_max, path_max = (os.pathconf(existing, name) for name in ("PC_NAME_MAX", "PC_PATH_MAX"))
+    new_parts = directory.absolute().relative_to(existing).parts
+    too_long = [part for part in new_parts if len(os.fsencode(part)) > name_max]
+    if too_long:
+        raise ConfigError(
+            f"{key}={directory} cannot be created: its folder name {too_long[0][:40]}… is "
+            f"{len(os.fsencode(too_long[0]))} bytes long and this filesystem allows {name_max}. Choose a shorter "
+            f"name with {key}=<dir>."
+        )
+    deepest = len(os.fsencode(str(directory.absolute()))) + LONGEST_RUN_FILE
+    if deepest >= path_max:
+        raise ConfigError(
+            f"{key}={directory} is too deep: the run's files below it would need paths of {deepest} bytes and this "
+            f"filesystem allows {path_max - 1}. Choose a shorter output place with {key}=<dir>."
+        )
 
 
 def _task_part(config: DictConfig) -> DictConfig:
     return OmegaConf.masked_copy(config, [key for key in config if key != "hydra"])
+
+
+def _relative(run_dir: Path, sweep_dir: Path) -> str:
+    return str(run_dir.relative_to(sweep_dir)) if run_dir.is_relative_to(sweep_dir) else str(run_dir)
 
 
 def _first_line(failure_file: Path) -> str:

@@ -145,7 +145,10 @@ class TrainingEngine(L.LightningModule):
         listed = ", ".join(f"train/{name}={value}" for name, value in broken.items())
         checkpoint = self.trainer.checkpoint_callback
         last = checkpoint.last_model_path if checkpoint is not None else ""
+        best = checkpoint.best_model_path if checkpoint is not None else ""
         kept = f"The last good weights are kept in {last}" if last else "No checkpoint had been written yet"
+        if best and best != last:
+            kept += f", and the best epoch's in {best} (analyze it with checkpoint=best)"
         return (
             f"Training stopped at epoch {self.current_epoch}, step {self.global_step}: the loss became {first} "
             f"({listed}; optimizer.lr={self.hparams.optimizer.get('lr')}). {kept}. Lower optimizer.lr, add gradient "

@@ -11,6 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 from vae_lightning.errors import ConfigError, VAELightningError
 from vae_lightning.reporting import sweep_points
 from vae_lightning.reporting.axis import SweepAxis, is_number
+from vae_lightning.reporting.run_files import analysis_problem, metrics_problem
 from vae_lightning.runs.directory import FAILURE_FILE, METRICS_FILE, read_json_record
 from vae_lightning.runs.keys import NOT_POINT_KEYS
 
@@ -65,6 +66,8 @@ def collect(path: str | Path, axis: SweepAxis) -> Sweep:
     overrides = sweep_points.read_sweep_overrides(root)
     keys = [] if overrides is None else sweep_points.swept_keys(overrides.task)
     _check_axis_values(runs, axis, keys)
+    for run in runs:  # a damaged config's value (failed already) has no place on the axis
+        run.axis_value = run.axis_value if is_number(run.axis_value) else None
     if overrides is None:
         return Sweep(root, axis, runs, _single_rerun_command(runs), points_known=True)
     expanded = sweep_points.expand_points(overrides.task)
@@ -133,9 +136,10 @@ def read_run(run_dir: Path, axis: SweepAxis) -> Run:
             raise TypeError("not a mapping")
         overrides = [str(o) for o in OmegaConf.load(overrides_path)] if overrides_path.is_file() else []
     except Exception as error:  # OmegaConf raises yaml, OSError and its own errors for a damaged file
-        return Run(status=FAILED, overrides=[], path=run_dir,
-                   error=f"its .hydra/config.yaml or overrides.yaml cannot be read ({type(error).__name__}); "
-                         "rerun the point with redo=true")
+        reason = (f"its .hydra/config.yaml or overrides.yaml cannot be read ({type(error).__name__}); rerun the "
+                  "point with redo=true")
+        print(f"Unreadable run {run_dir}: {reason}.", flush=True)
+        return Run(status=FAILED, overrides=[], path=run_dir, error=reason)
     run = Run(
         status=UNFINISHED,
         overrides=overrides,
@@ -143,19 +147,39 @@ def read_run(run_dir: Path, axis: SweepAxis) -> Run:
         seed=OmegaConf.select(config, "seed"),
         path=run_dir,
         config=config,
-        analysis=read_json_record(run_dir / "analysis" / METRICS_FILE),
+        analysis=_read_analysis(run_dir / "analysis" / METRICS_FILE),
     )
     metrics, failure = read_json_record(run_dir / METRICS_FILE), read_json_record(run_dir / FAILURE_FILE)
-    if metrics is not None:
+    problem = metrics_problem(metrics) if metrics is not None else None
+    if metrics is not None and problem is None:
         run.status, run.metrics = FINISHED, metrics
     elif (run_dir / METRICS_FILE).exists():
         run.status = FAILED
-        run.error = f"its {METRICS_FILE} is damaged (not a JSON object); rerun the point to write it again"
+        run.error = (f"its {METRICS_FILE} {problem or 'is damaged (not a JSON object)'}; rerun the point with "
+                     "redo=true to write it again")
     elif failure is not None or (run_dir / FAILURE_FILE).exists():
         failure = failure or {}
         run.status = FAILED
         run.error = f"{failure.get('error_type', 'Error')}: {failure.get('error', 'no message recorded')}"
+    if run.axis_value is not None and not is_number(run.axis_value) and run.status != FAILED:
+        run.status, run.metrics, run.analysis = FAILED, None, None
+        run.error = (f"its .hydra/config.yaml gives {axis.key}={run.axis_value!r}, not a number, so it has no place "
+                     "on the report's axis; rerun the point with redo=true")
+    if run.error:
+        print(f"Unreadable run {run_dir}: {run.error}.", flush=True)
     return run
+
+
+def _read_analysis(path: Path) -> dict[str, Any] | None:
+    """A run's analysis, or None when it has none or the file is not an analysis (said in one line): the report
+    then counts the run as not analysed, and analyses it again unless analyze_missing=false."""
+    analysis = read_json_record(path)
+    problem = "is not a JSON object" if analysis is None and path.exists() else (
+        analysis_problem(analysis) if analysis is not None else None)
+    if problem is not None:
+        print(f"{path} {problem}: the run counts as not analysed.", flush=True)
+        return None
+    return analysis
 
 
 def is_run_dir(folder: Path) -> bool:
@@ -168,7 +192,8 @@ def _check_axis_values(runs: list[Run], axis: SweepAxis, swept: list[str]) -> No
     their saved config, naming the first such run and the keys the sweep does vary (`swept` and the runs' overrides)
     that would do as the axis. Runs whose config cannot be read are failed already and have no value."""
     readable = [run for run in runs if run.config is not None]
-    lacking = [run for run in readable if not is_number(run.axis_value)]
+    lacking = [run for run in readable if run.axis_value is None or not is_number(run.axis_value)
+               and not any(is_number(other.axis_value) for other in readable)]
     if not lacking:
         return
     run = lacking[0]

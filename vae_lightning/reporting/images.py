@@ -76,10 +76,11 @@ def decode_run(run: Run, axis: SweepAxis, offsets: Tensor, cfg: DictConfig) -> D
 
 def _active_dims(run: Run, latent_dim: int) -> Tensor:
     """Active units from the run's analysis; without one, every dimension is drawn as active (nothing greyed)."""
-    if run.analysis is None:
+    dims = (run.analysis or {}).get("active_units", {}).get("dims")
+    if dims is None:
         return torch.ones(latent_dim, dtype=torch.bool)
     active = torch.zeros(latent_dim, dtype=torch.bool)
-    active[run.analysis["active_units"]["dims"]] = True
+    active[[dim for dim in dims if 0 <= dim < latent_dim]] = True
     return active
 
 

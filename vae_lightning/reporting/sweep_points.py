@@ -6,6 +6,7 @@ Points are identified by the values of their swept keys, not by folder names, so
 """
 
 import itertools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,8 +33,13 @@ def read_sweep_overrides(sweep_dir: Path) -> SweepOverrides | None:
     path = sweep_dir / MULTIRUN_FILE
     if not path.is_file():
         return None
-    overrides = OmegaConf.load(path).hydra.overrides
-    return SweepOverrides(hydra=list(overrides.hydra), task=list(overrides.task))
+    try:
+        overrides = OmegaConf.load(path).hydra.overrides
+        return SweepOverrides(hydra=[str(o) for o in overrides.hydra], task=[str(o) for o in overrides.task])
+    except Exception as error:  # yaml's, OmegaConf's and attribute errors alike: the file is not Hydra's record
+        print(f"{path} cannot be read as Hydra's record of the sweep ({type(error).__name__}); the report lists the "
+              "runs it finds but cannot tell which points never started.", flush=True)
+        return None
 
 
 def expand_points(task_overrides: Sequence[str]) -> list[list[str]] | None:
@@ -80,7 +86,7 @@ def _canonical(value: Any) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, int | float):
-        return float(value)
+        return "nan" if math.isnan(value) else float(value)  # NaN equals nothing, not even the same point's NaN
     if isinstance(value, list):
         return tuple(_canonical(item) for item in value)
     if isinstance(value, dict):

@@ -18,6 +18,7 @@ from vae_lightning.engine.checkpoint_schema import (
 )
 from vae_lightning.errors import CheckpointError
 from vae_lightning.models.nets.conv_vae import derived_channels
+from vae_lightning.runs.checkpoint_integrity import verify_intact
 from vae_lightning.runs.keys import RELOCATABLE_DATA_KEYS
 
 
@@ -34,6 +35,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path} is not a PyTorch checkpoint (torch.save writes a zip archive; this file is not one, or it is "
             "truncated). Pass a .ckpt written by vae_lightning.train, e.g. checkpoints/last.ckpt of a run."
         )
+    verify_intact(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:

@@ -81,8 +81,9 @@ def resumable_checkpoint(run_dir: Path) -> Path | None:
     return None
 
 
-def record_failure(run_dir: Path, error: BaseException) -> None:
-    """Leave failure.json in the run directory, so a sweep's report can list the point and why it failed."""
+def record_failure(run_dir: Path, error: BaseException) -> bool:
+    """Leave failure.json in the run directory, so a sweep's report can list the point and why it failed; False
+    when it could not be written (said on the console)."""
     payload = {"error": str(error), "error_type": type(error).__name__,
                "time": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if not isinstance(error, VAELightningError):  # a bug, not a user error: keep where it happened
@@ -91,6 +92,8 @@ def record_failure(run_dir: Path, error: BaseException) -> None:
         write_json_atomic(run_dir / FAILURE_FILE, payload)
     except OSError as write_error:  # e.g. the disk that stopped the run is still full: the console still says why
         print(f"Could not record the failure in {run_dir / FAILURE_FILE} ({write_error.strerror}).", file=sys.stderr)
+        return False
+    return True
 
 
 def clear_failure(run_dir: Path) -> None:

@@ -19,6 +19,7 @@ from vae_lightning.errors import CheckpointError, ConfigError
 from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.nets.sub_pixel import use_sub_pixel_outputs
 from vae_lightning.runs.checkpoint_files import load_checkpoint
+from vae_lightning.runs.checkpoint_integrity import first_intact
 from vae_lightning.runs.directory import tensorboard_dir
 from vae_lightning.runs.trusted_classes import recorded_class, trusted_class
 
@@ -57,13 +58,22 @@ def _target_in_run(run_dir: Path, checkpoint_path: Path) -> AnalysisTarget:
 
 
 def _pick_checkpoint(run_dir: Path, which: str) -> Path:
+    """The run's newest best checkpoint (`best`) or its last.ckpt (`last`); when that one is damaged, the newest
+    intact checkpoint of the run instead, said in one line."""
     folder = run_dir / "checkpoints"
-    candidates = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime) if which == "best" else []
+    best = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True)
     last = folder / "last.ckpt"
-    if candidates:
-        return candidates[-1]
-    if last.is_file():
-        return last
+    candidates = [*best, last] if which == "best" else [last, *best]
+    chosen, passed_over = first_intact(candidates)
+    if chosen is not None:
+        if passed_over:
+            print(f"{'; '.join(passed_over)}: analysing {chosen} instead, the newest intact checkpoint of the run.")
+        return chosen
+    if passed_over:
+        raise CheckpointError(
+            f"Every checkpoint of {run_dir} is damaged ({'; '.join(passed_over)}), so there is nothing to analyse. "
+            "Train the run again with redo=true."
+        )
     raise CheckpointError(
         f"{run_dir} is not a vae_lightning run directory: it has no checkpoints/best-*.ckpt or checkpoints/last.ckpt. "
         "Pass the directory that vae_lightning.train printed as 'Run directory', or a .ckpt file."

@@ -61,6 +61,16 @@ BAD_INPUTS = [
     ('analysis=["iwae.num_images=abc"]', "iwae.num_images must be an integer"),
     ('analysis=["iwea.num_images=5"]', "'iwea.num_images=5' is not allowed: it must be key=value with a key"),
     ('analysis=["latent_map.tsne"]', "it must be key=value"),
+    # Integer literals that pass the types and fail once the run folder exists (issue 26, item 8).
+    (f"model.beta={10**42}", f"model.beta={10**42} is not allowed: it has 43 digits"),
+    (f"optimizer.lr={10**42}", f"optimizer.lr={10**42} is not allowed"),
+    (f"data.batch_size={10**20}", f"data.batch_size={10**20} is not allowed"),
+    (f"model.latent_dim={2**64}", f"model.latent_dim={2**64} is not allowed"),
+    ("seed=-1", "seed=-1 is not allowed: numpy and Lightning take seeds from 0 to 4294967295"),
+    ("seed=99999999999999999999999", "seed=99999999999999999999999 is not allowed"),
+    ("seed=4294967296", "seed=4294967296 is not allowed"),
+    ("threads=100000", "threads=100000 is not allowed: it must be null (torch's default, all cores) or an integer "
+                       "from 1 to 1024"),
 ]
 
 
@@ -73,7 +83,7 @@ def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, me
 
 @pytest.mark.parametrize("overrides", [
     [], ["data=fashion", "model.beta=100", "model.latent_dim=1"], ["model.latent_dim=256", "seed=7"],
-    ["model.kl_schedule=linear_warmup", "model.kl_warmup_steps=1000"],
+    ["model.kl_schedule=linear_warmup", "model.kl_warmup_steps=1000"], ["seed=4294967295", "threads=1024"],
     ["model.kl_schedule=capacity", "model.capacity_max=25", "model.capacity_steps=10000"],
     ["trainer.limit_train_batches=0.25", "trainer.limit_val_batches=3", "+trainer.gradient_clip_val=1.0"],
     ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer=adamw", "threads=1"],
