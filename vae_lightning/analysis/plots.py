@@ -273,7 +273,8 @@ def kl_bar_chart(kl_per_dim: Tensor, mu_variance: Tensor, threshold: float, titl
 def per_dimension_bar_chart(values: Tensor, title: str, top: float | None = None) -> Figure:
     """Bars in dimension order (so epochs and runs compare like for like), each labelled z<d>, sized to read at card
     size; `top` fixes the y-axis, so charts of several runs share one scale."""
-    figure = Figure(figsize=(max(4.0, 0.22 * len(values) + 1.2), 2.6))
+    width = max(4.0, 0.22 * len(values) + 1.2)
+    figure = Figure(figsize=(width, max(2.6, 0.45 * width)))  # tall enough for the bars once reduced to a card
     axes = figure.subplots()
     axes.bar(range(len(values)), values.tolist(), color="tab:blue")
     axes.set_xticks(range(len(values)), [f"z{d}" for d in range(len(values))], rotation=90, fontsize=7)

@@ -6,7 +6,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 
-from vae_lightning.analysis.plots import figure_to_image_tensor, per_dimension_bar_chart
+from vae_lightning.analysis.plots import card_image, per_dimension_bar_chart
 
 STAGE_NAMES = {"val": "validation", "test": "test"}
 
@@ -41,6 +41,6 @@ class PerDimensionChart(L.Callback):
             return
         for name, values in terms.items():
             title = f"{STAGE_NAMES[stage]} {name.replace('_', ' ')}, {when}: {values.sum():.2f} nats in all"
-            image = figure_to_image_tensor(per_dimension_bar_chart(values.cpu(), title))
+            image = card_image(per_dimension_bar_chart(values.cpu(), title))  # tick labels legible on a card
             for logger in loggers:
                 logger.experiment.add_image(f"{stage}/{name}", image, global_step=trainer.global_step)

@@ -21,7 +21,7 @@ from tensorboard.plugins.hparams.summary_v2 import hparams_pb
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
-from vae_lightning.analysis.plots import figure_to_image_tensor, per_dimension_bar_chart
+from vae_lightning.analysis.plots import card_image, per_dimension_bar_chart
 from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.axis_scalars import TAG_PREFIX, add_described_scalar, axis_steps, steps_description
 from vae_lightning.reporting.collect import FINISHED, Run, Sweep
@@ -131,7 +131,7 @@ def write_session(log_dir: Path, hparams: dict[str, HParam], row: dict[str, Any]
             title = (f"test KL per dimension, {trial}: {sum(on_axis.kl_per_dim):.2f} nats in all (y-axis shared by "
                      "the sweep's runs)")
             chart = per_dimension_bar_chart(torch.tensor(on_axis.kl_per_dim), title, top=on_axis.top)
-            writer.add_image(f"{TAG_PREFIX}kl_per_dim", figure_to_image_tensor(chart), global_step=step)
+            writer.add_image(f"{TAG_PREFIX}kl_per_dim", card_image(chart), global_step=step)
 
 
 def _hparam(value: Any) -> HParam:

@@ -53,7 +53,7 @@ def _chart_titles(monkeypatch, loaded_epoch: int | None, current_epoch: int) -> 
     titles = []
     monkeypatch.setattr("vae_lightning.callbacks.per_dimension_chart.per_dimension_bar_chart",
                         lambda values, title: titles.append(title) or title)
-    monkeypatch.setattr("vae_lightning.callbacks.per_dimension_chart.figure_to_image_tensor", lambda figure: figure)
+    monkeypatch.setattr("vae_lightning.callbacks.per_dimension_chart.card_image", lambda figure: figure)
     monkeypatch.setattr("vae_lightning.callbacks.per_dimension_chart.TensorBoardLogger", _Logger)
     logger = _Logger()
     logger.experiment = SimpleNamespace(add_image=lambda *args, **kwargs: None)
