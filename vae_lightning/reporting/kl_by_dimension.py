@@ -34,12 +34,14 @@ def kl_heatmap(runs: list[Run], axis: SweepAxis) -> Figure | None:
     labels = [" ".join([f"{axis.label} = {run.axis_value:g}", *([f"seed {run.seed}"] if seeds_vary else []),
                         run.setting]).strip() for run in shown]
     dims = kl.shape[1]
-    figure = Figure(figsize=(max(5.0, 0.3 * dims + 2.5), max(2.2, 0.4 * len(shown) + 1.4)))
+    # Laid out by constraints from the start: the colour bar then keeps its place when the card copy enlarges the text.
+    width = max(5.0, 0.3 * dims + 2.5)
+    figure = Figure(figsize=(width, max(0.45 * width, 0.4 * len(shown) + 1.4)), layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(kl, aspect="auto", cmap="viridis", vmin=0, interpolation="nearest")
     ax.set_xticks(range(dims), [f"z{d}" for d in range(dims)], rotation=90, fontsize=7)
     ax.set_yticks(range(len(shown)), labels)
     ax.set_xlabel("latent dimension")
-    ax.set_title(f"Test KL per dimension (nats), one row per run, by {axis.label}")
-    figure.colorbar(image, ax=ax, label="KL (nats)", fraction=0.04, pad=0.02)
+    ax.set_title(f"Test KL per dimension by {axis.label}, one row per run")
+    figure.colorbar(image, ax=ax, label="KL (nats)")
     return figure

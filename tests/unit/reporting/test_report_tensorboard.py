@@ -4,6 +4,7 @@ and an HParams table without constant columns."""
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.report_helpers import hparams_dashboard, make_run
+from vae_lightning.analysis.plots import CARD_WIDTH_PX, card_image
 from vae_lightning.reporting import hparams
 from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.axis_scalars import axis_steps, steps_description
@@ -56,3 +57,4 @@ def test_the_heatmap_has_one_row_per_run_in_increasing_beta_on_one_colour_scale(
     assert [label.get_text() for label in ax.get_yticklabels()] == ["β = 1", "β = 4", "β = 16"]
     image = ax.get_images()[0]
     assert image.get_array()[:, 0].tolist() == [30.0, 12.0, 2.0] and image.get_clim() == (0.0, 30.0)
+    assert card_image(figure).shape[-1] <= 1.6 * CARD_WIDTH_PX  # the colour bar survives the card's layout
