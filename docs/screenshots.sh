@@ -29,10 +29,9 @@ shoot() {  # shoot <file> <size> <dashboard>: one screenshot after the page's sc
 }
 mkdir -p "$out"
 shoot main_curves.png 1600,1000 custom_scalars
-shoot scalars.png 1600,1000 scalars
+shoot scalars.png 1600,1000 'scalars&_smoothingWeight=0'
 shoot images.png 1600,1000 'images&tagFilter=%5Eimages%2F'
 shoot analysis.png 1600,1000 'images&tagFilter=%5Eanalysis%2F(traversal_0|kl_per_dim|latent_map_pca)%24'
-shoot report_vs_beta.png 1600,1000 'scalars&tagFilter=%5Ereport%2F(neg_elbo|kl|active_units|linear_probe)%24'
 shoot kl_by_beta.png 1600,1000 'images&tagFilter=%5Ereport%2Fkl_per_dim'
 shoot hparams.png 1600,1000 hparams
 # The traversal panel of the β = 1 run as "Show actual image size" shows it, then every PNG reduced to a 64-colour
