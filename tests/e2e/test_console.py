@@ -7,6 +7,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import TINY_RUN, run_cli, run_cli_in_terminal
+from vae_lightning.runs.checkpoint_files import load_checkpoint
 
 WITH_PROGRESS = [*TINY_RUN, "trainer.enable_progress_bar=true", "trainer.log_every_n_steps=2"]
 
@@ -111,6 +112,9 @@ def test_a_terminal_shows_one_bar_per_epoch_drawn_once_per_batch_and_the_hint_la
     shown = [line for line in _lines_as_shown(written) if line]
     assert shown[-2].startswith("Interrupted during epoch 2, at step 8.") and "last.ckpt" in shown[-2]
     assert shown[-1].startswith("python -m vae_lightning.train") and shown[-1].endswith(f"resume={tmp_path / 'run'}")
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    rows = load_checkpoint(last)["callbacks"]["LatentPanels"]["traversal_dims"]  # chosen after the first epoch
+    assert len(rows) == 3
 
     status, written = run_cli_in_terminal("vae_lightning.train", *IN_TERMINAL, f"data.root={tiny_data_root}",
                                           f"resume={tmp_path / 'run'}", cwd=tmp_path)
@@ -120,3 +124,4 @@ def test_a_terminal_shows_one_bar_per_epoch_drawn_once_per_batch_and_the_hint_la
     assert "Epoch 2/2:" in written and "Epoch 1/2:" not in written
     shown = [line for line in _lines_as_shown(written) if line]
     assert shown[-2:] == ["See its curves and pictures with:", f"tensorboard --logdir {tmp_path / 'run'}"]
+    assert load_checkpoint(last)["callbacks"]["LatentPanels"]["traversal_dims"] == rows  # the same after resuming
