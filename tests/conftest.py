@@ -1,6 +1,10 @@
+import fcntl
 import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pytest
@@ -27,13 +31,39 @@ def tiny_data_root(tmp_path_factory) -> Path:
     return root
 
 
-def run_cli(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run `python -m <module> <overrides>` as a user would, from `cwd`, without the real-data variable."""
+def cli_environment(cwd: Path) -> dict[str, str]:
+    """The environment of a CLI run in a test: without the real-data variable, with its own cache."""
     env = {key: value for key, value in os.environ.items() if key != "VAE_LIGHTNING_DATA"}
     env["XDG_CACHE_HOME"] = str(cwd / "cache")
     env["PYTHONPATH"] = str(REPO_ROOT)  # lets a test inject faults with +callbacks.x._target_=tests.fault_injection.X
-    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=300)
+    return env
+
+
+def run_cli(module: str, *overrides: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run `python -m <module> <overrides>` as a user would, from `cwd`, without the real-data variable."""
+    return subprocess.run([sys.executable, "-m", module, *overrides], cwd=cwd, env=cli_environment(cwd),
+                          capture_output=True, text=True, timeout=300)
+
+
+def run_cli_in_terminal(module: str, *overrides: str, cwd: Path) -> tuple[int, str]:
+    """Like `run_cli`, with stdout and stderr on one pseudo-terminal, as in a person's terminal; returns the exit
+    status and every character written, carriage returns and escape codes included."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # 40 rows, 120 columns
+    process = subprocess.Popen([sys.executable, "-m", module, *overrides], cwd=cwd, env=cli_environment(cwd),
+                               stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    written = bytearray()
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        written += chunk
+    os.close(leader)
+    return process.wait(timeout=300), written.decode(errors="replace")
 
 
 def tensorboard_runs(logdir: Path) -> set[str]:

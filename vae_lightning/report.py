@@ -25,9 +25,10 @@ from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
 from vae_lightning.reporting.aggregate import write_by_axis_csv
 from vae_lightning.reporting.axis import SweepAxis
+from vae_lightning.reporting.axis_scalars import write_curves
 from vae_lightning.reporting.collect import Sweep, SweepError, collect, is_run_dir
 from vae_lightning.reporting.figures import metrics_vs_axis, rate_distortion
-from vae_lightning.reporting.hparams import write_sessions
+from vae_lightning.reporting.hparams import METRICS, write_sessions
 from vae_lightning.reporting.images import (
     decode_run,
     reconstruction_strips,
@@ -35,6 +36,7 @@ from vae_lightning.reporting.images import (
     samples_strips,
     traversal_comparison,
 )
+from vae_lightning.reporting.kl_by_dimension import kl_heatmap
 from vae_lightning.reporting.missing_analyses import analyse_missing
 from vae_lightning.reporting.pairing import check_same_test_set
 from vae_lightning.reporting.sweep_summary import render_sweep_summary
@@ -72,6 +74,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
         terms = model_terms(sweep)
         left_out = (draw_figures(sweep, rows, terms, cfg, Publisher(output_dir, writer, "report"))
                     if sweep.finished else [])
+        write_curves(writer, rows, axis, [*METRICS, *terms])
         summary = render_sweep_summary(sweep, rows, terms, left_out)
         writer.add_text("report/summary", summary)
     (output_dir / "summary.md").write_text(summary)
@@ -100,6 +103,8 @@ def draw_figures(sweep: Sweep, rows: list[dict[str, Any]], terms: dict[str, str]
     publish("rate_distortion", rate_distortion(rows, axis))
     publish(f"metrics_vs_{axis.name}", metrics_vs_axis(rows, axis, terms),
             card=metrics_vs_axis(rows, axis, terms, columns=1))
+    if (heatmap := kl_heatmap(sweep.finished, axis)) is not None:
+        publish(f"kl_per_dim_by_{axis.name}", heatmap)
     offsets = torch.linspace(-cfg.traversal.range, cfg.traversal.range, cfg.traversal.steps)
     decoded, left_out = [], []
     for run in representative_runs(sweep.runs):

@@ -19,6 +19,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.fabric.utilities.rank_zero import rank_zero_only
+from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
@@ -27,10 +28,23 @@ import vae_lightning.config.schema  # noqa: F401  (registers the schema train.ya
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import analysis_config, analyze
 from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
-from vae_lightning.callbacks import RandomStateInCheckpoints, ResumeHintOnInterrupt, ThreadsInCheckpoints
+from vae_lightning.callbacks import (
+    LoggingIntervalForShortEpochs,
+    RandomStateInCheckpoints,
+    ResumeHintOnInterrupt,
+    ThreadsInCheckpoints,
+    ctrl_c_exit_status,
+)
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.config_check import validate_train_config
-from vae_lightning.cli.console import closing_summary, progress_display, start_line
+from vae_lightning.cli.console import (
+    busy_cores_warning,
+    closing_summary,
+    free_cores,
+    progress_display,
+    start_line,
+    tensorboard_hint,
+)
 from vae_lightning.cli.console_copy import console_copied_to
 from vae_lightning.cli.run_guard import note_refusal
 from vae_lightning.cli.termination import sigterm_raises
@@ -104,22 +118,15 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
                     precision=precision.precision, **summary_table)
     if is_main_process():
         print(start_line(engine.model, datamodule.hparams.name, trainer, run_dir, precision), flush=True)
+        if isinstance(trainer.accelerator, CPUAccelerator) and (
+                warning := busy_cores_warning(torch.get_num_threads(), *free_cores())):
+            print(warning, flush=True)
 
-    started = time.perf_counter()
-    trainer.fit(engine, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-    fit_seconds = time.perf_counter() - started
-
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    if not best and trainer.checkpoint_callback and trainer.checkpoint_callback.monitor in trainer.callback_metrics:
-        raise TrainingDivergedError(
-            f"No validation score of this run was finite, so no checkpoint was kept as the best one: training "
-            f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
-            "redo=true."
-        )
-    (results,) = trainer.test(engine, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
-                              verbose=False)  # the closing summary says it compactly
-    if trainer.received_sigterm:  # Lightning stops only between test batches, never after the last one
-        raise SIGTERMException
+    with ctrl_c_exit_status(trainer):
+        started = time.perf_counter()
+        trainer.fit(engine, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        fit_seconds = time.perf_counter() - started
+        results, best = test_best(trainer, engine, datamodule, cfg)
     raise_unless_finite(results, best)
     metrics = collect_test_metrics(results, engine.per_dimension_terms("test"))
     metrics.update(
@@ -164,13 +171,29 @@ def write_metrics(run_dir: Path, metrics: dict[str, Any]) -> None:
         ) from None
 
 
+def test_best(trainer: L.Trainer, engine: TrainingEngine, datamodule: L.LightningDataModule,
+              cfg: DictConfig) -> tuple[dict[str, float], str]:
+    """Test the best checkpoint (the last weights where no checkpoint is kept); returns the results and its path."""
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not best and trainer.checkpoint_callback and trainer.checkpoint_callback.monitor in trainer.callback_metrics:
+        raise TrainingDivergedError(
+            f"No validation score of this run was finite, so no checkpoint was kept as the best one: training "
+            f"diverged. Lower optimizer.lr (now {cfg.optimizer.lr}) or β, or check the data; then train again with "
+            "redo=true."
+        )
+    (results,) = trainer.test(engine, datamodule=datamodule, ckpt_path=best or None, weights_only=True,
+                              verbose=False)  # the closing summary says it compactly
+    if trainer.received_sigterm:  # Lightning stops only between test batches, never after the last one
+        raise SIGTERMException
+    return results, best
+
+
 def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
-    """The run's own callbacks, those of the `callbacks` config group, and the progress display when `progress`."""
-    callbacks = [RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
-                 *(build(callback) for callback in configured.values())]
-    if progress:
-        callbacks.append(progress_display())
-    return callbacks
+    """The progress display when `progress`, the run's own callbacks and those of the `callbacks` config group.
+    The display comes before the resume hint: it closes its bars on an interruption before the hint is printed."""
+    display = [progress_display()] if progress else []
+    return [*display, RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
+            LoggingIntervalForShortEpochs(), *(build(callback) for callback in configured.values())]
 
 
 def own_packages(cfg: DictConfig) -> list[str]:
@@ -314,6 +337,8 @@ def train_and_report(cfg: DictConfig, run_dir: Path, in_sweep: bool, command: st
         sys.exit(2)
     if is_main_process():
         print(closing_summary(run_dir, metrics))
+        if not in_sweep:  # a sweep names its own folder at its end
+            print(tensorboard_hint(run_dir))
     return metrics["test"].get("neg_elbo", metrics["test"]["loss"])  # what a sweeper minimises
 
 

@@ -34,7 +34,7 @@ def uninterrupted(tiny_data_root, tmp_path_factory):
     return _metrics(cwd / "run")
 
 
-@pytest.mark.parametrize(("signal_name", "exit_code"), [("SIGKILL", -signal.SIGKILL), ("SIGINT", 1), ("SIGTERM", 2)])
+@pytest.mark.parametrize(("signal_name", "exit_code"), [("SIGKILL", -signal.SIGKILL), ("SIGINT", 130), ("SIGTERM", 2)])
 def test_a_killed_run_resumes_to_the_metrics_of_an_uninterrupted_one(signal_name, exit_code, uninterrupted,
                                                                       tiny_data_root, tmp_path):
     # Killed mid-way through the second epoch: only that partial epoch may be lost.

@@ -23,7 +23,8 @@ SMALL_ANALYSIS = (
     '"reconstructions.per_class=1"]'
 )
 # The file names README.md gives, in <sweep>/report/.
-PICTURES = ("rate_distortion", "metrics_vs_beta", "traversals_by_beta", "samples_by_beta", "reconstructions_by_beta")
+PICTURES = ("rate_distortion", "metrics_vs_beta", "kl_per_dim_by_beta", "traversals_by_beta", "samples_by_beta",
+            "reconstructions_by_beta")
 # (β, seed) of every row: the 2 × 2 sweep, plus a copy of a finished run given β = 8 whose checkpoints were deleted.
 POINTS = [(0.5, 0), (0.5, 1), (4.0, 0), (4.0, 1), (8.0, 0)]
 ANALYSED = [(0.5, 0), (4.0, 0)]
@@ -137,6 +138,9 @@ def test_pictures_are_written_and_logged_to_the_reports_tensorboard(reported_swe
     # Drawn for TensorBoard's image card, so their labels are not shrunk to a few pixels there.
     assert all(events.Images(f"report/{name}")[-1].width <= 1.6 * CARD_WIDTH_PX for name in PICTURES)
     assert "report/summary/text_summary" in events.Tags()["tensors"]
+    # The numbers against β: one point per β at its index (0.5, 4, 8 at steps 0, 1, 2), the mean over seeds.
+    kl = {event.step: event.value for event in events.Scalars("report/kl")}
+    assert kl == pytest.approx({step: _metrics(sweep, beta, 0)["test"]["kl"] for step, beta in enumerate((0.5, 4, 8))})
 
 
 def test_hparams_dashboard_lists_each_finished_run_with_beta_and_its_metrics(reported_sweep):

@@ -8,6 +8,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import TINY_RUN, run_cli, tensorboard_runs
+from vae_lightning.analysis.plots import CARD_WIDTH_PX
 
 STEPS_PER_EPOCH = math.ceil(96 * 0.9 / 16)
 
@@ -62,14 +63,14 @@ def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
         assert {f"{stage}/loss", f"{stage}/recon", f"{stage}/kl", f"{stage}/neg_elbo"} <= scalars
         assert f"{stage}/kl_per_dim" in images  # one bar chart, not a scalar card per dimension
     assert not [tag for tag in scalars if "kl_per_dim" in tag]
-    assert {"train/loss_epoch", "train/neg_elbo_epoch", "lr-Adam"} <= scalars
+    assert {"train/loss_epoch", "train/neg_elbo_epoch", "train/lr-Adam"} <= scalars and "epoch" not in scalars
     assert images == {"images/reconstructions", "images/prior_samples", "images/latent_traversal",
                       "val/kl_per_dim", "test/kl_per_dim"}
-    # One traversal panel per validation epoch: the input over 3 rows × 5 columns of 28×28 images, each drawn at
-    # least 3× its pixels, plus the labels.
+    # One traversal panel per validation epoch, drawn for a card (its labels enlarged as the picture is reduced):
+    # the input over 3 rows × 5 columns of 28×28 images, each cell still larger than its pixels.
     traversal = events.Images("images/latent_traversal")
     assert len(traversal) == 2
-    assert traversal[-1].height > 3 * 4 * 28 and traversal[-1].width > 3 * 5 * 28
+    assert 5 * 28 < traversal[-1].width <= 1.6 * CARD_WIDTH_PX and traversal[-1].height > 4 * 28
 
 
 def test_checkpoint_loads_with_weights_only(finished_run):

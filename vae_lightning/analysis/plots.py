@@ -265,5 +265,23 @@ def kl_bar_chart(kl_per_dim: Tensor, mu_variance: Tensor, threshold: float, titl
     bottom.set_yscale("log")
     bottom.set_ylabel("Cov(μ_d) over test images")
     bottom.set_xlabel("latent dimension")
-    bottom.legend(loc="upper right", frameon=False)
+    # Above the axes, not over them: a legend inside the plot covers the bars of the dimensions it sits on.
+    bottom.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2)
+    return figure
+
+
+def per_dimension_bar_chart(values: Tensor, title: str, top: float | None = None) -> Figure:
+    """Bars in dimension order (so epochs and runs compare like for like), each labelled z<d>, sized to read at card
+    size; `top` fixes the y-axis, so charts of several runs share one scale."""
+    width = max(4.0, 0.22 * len(values) + 1.2)
+    figure = Figure(figsize=(width, max(2.6, 0.45 * width)))  # tall enough for the bars once reduced to a card
+    axes = figure.subplots()
+    axes.bar(range(len(values)), values.tolist(), color="tab:blue")
+    axes.set_xticks(range(len(values)), [f"z{d}" for d in range(len(values))], rotation=90, fontsize=7)
+    axes.set_xlim(-0.6, len(values) - 0.4)
+    if top is not None:
+        axes.set_ylim(0, top)
+    axes.set_ylabel("nats per image")
+    axes.set_title(title, fontsize=10)
+    axes.grid(axis="y", alpha=0.3)
     return figure

@@ -1,5 +1,7 @@
 """TensorBoard image panels, refreshed every validation epoch from fixed inputs so epochs compare like for like."""
 
+from typing import Any
+
 import lightning as L
 import torch
 from lightning.pytorch.loggers import TensorBoardLogger
@@ -7,7 +9,7 @@ from torch import Tensor
 
 from vae_lightning.analysis import decoding
 from vae_lightning.analysis.grids import display_grid
-from vae_lightning.analysis.plots import figure_to_image_tensor, traversal_grid
+from vae_lightning.analysis.plots import card_image, traversal_grid
 from vae_lightning.analysis.traversal import most_active_dims
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.contract import GenerativeModel
@@ -20,13 +22,16 @@ class LatentPanels(L.Callback):
 
     The validation images, the prior draws and the traversal's rows (the most active dimensions by KL after the
     first validation epoch) are fixed at the first epoch, so a change between panels is a change in the model, not
-    in its inputs, and the step slider compares like with like. Each traversal row is labelled with its dimension
-    and that epoch's KL, each column with its offset in prior σ; the μ column is outlined under the base image.
+    in its inputs, and the step slider compares like with like. The rows are saved in the checkpoints, so a resumed
+    run keeps them; the images and draws follow from the data and the seed. Each traversal row is labelled with its
+    dimension and that epoch's KL, each column with its offset in prior σ; the μ column is outlined under the base
+    image. The traversal is drawn for a TensorBoard card (`card_image`): its labels read at card size without "Show
+    actual image size", and its 7 default columns leave each image cell about 40 px wide there.
     A conditional model's samples are a class × draw grid (see `vae_lightning.analysis.decoding`).
     """
 
     def __init__(self, num_images: int = 16, num_samples: int = 64, traversal_dims: int = 8,
-                 traversal_steps: int = 11, traversal_range: float = 3.0, display_scale: int = 3,
+                 traversal_steps: int = 7, traversal_range: float = 3.0, display_scale: int = 3,
                  seed: int = 0) -> None:
         self.num_images = num_images
         self.num_samples = num_samples
@@ -39,6 +44,12 @@ class LatentPanels(L.Callback):
         self._labels: Tensor | None = None
         self._prior_z: Tensor | None = None
         self._dims: list[int] | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"traversal_dims": self._dims}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._dims = state_dict.get("traversal_dims")
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         """Refuse a validation split smaller than the panel before the first epoch, not when it ends (a model
@@ -108,7 +119,7 @@ class LatentPanels(L.Callback):
         panels = {
             "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
             "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
-            "images/latent_traversal": figure_to_image_tensor(traversal_grid(
+            "images/latent_traversal": card_image(traversal_grid(
                 traversal, dims, kl_per_dim, torch.ones(len(kl_per_dim), dtype=torch.bool), offsets,
                 f"Epoch {epoch + 1}: one dimension per row around a validation image's μ (validation KL, nats)",
                 base_image=images[0])),

@@ -6,7 +6,10 @@ device tensor between logger writes (benchmarks/step_overhead.py).
 """
 
 import logging
+import math
+import os
 import re
+import shlex
 import sys
 import time
 import warnings
@@ -15,23 +18,32 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm, convert_inf
 from torch import nn
 
 from vae_lightning.engine.precision import PrecisionChoice
 from vae_lightning.models.contract import headline
 
 # Lightning's messages that repeat what the start line says, or advertise: the device banner (printed once per
-# Trainer), the LitLogger tip, the mixed-precision note (the start line names the precision), and the routine notes
-# on stopping and reloading the best checkpoint for the test.
+# Trainer), the LitLogger tip, the mixed-precision note (the start line names the precision), the routine notes on
+# stopping, reloading the best checkpoint for the test and restoring a resumed run (train.py says "Continuing the
+# interrupted run … from …"), and the Ctrl-C note (the resume hint says "Interrupted").
 # "GPU available: True, used: False" is kept: it tells the user something they may want to change.
 SILENCED_LIGHTNING_INFO = re.compile(
     r"(GPU available: False|GPU available: True \(\w+\), used: True|TPU available|HPU available|LOCAL_RANK|"
     r"💡 Tip|Using (bfloat16|16bit) Automatic Mixed Precision|`Trainer\.fit` stopped|"
-    r"Restoring states from the checkpoint|Loaded model weights from)"
+    r"Restoring states from the checkpoint|Loaded model weights from|Restored all states from the checkpoint|"
+    r"Detected KeyboardInterrupt)"
 )
 LIGHTNING_INFO_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
-# Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
-SILENCED_WARNINGS = (r"`isinstance\(treespec, LeafSpec\)` is deprecated",)
+SILENCED_WARNINGS = (
+    # Lightning 2.6 under torch ≥ 2.10 warns about its own use of torch's pytree API: nothing a user can act on.
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+    # A resumed run writes into its own checkpoints/ folder, which is meant to hold the checkpoints it continues.
+    r"Checkpoint directory .* exists and is not empty",
+    # Said in the project's words, with what is done about it, by callbacks.LoggingIntervalForShortEpochs.
+    r"The number of training batches \(\d+\) is smaller than the logging interval",
+)
 # Evaluation terms the progress display and the start/closing lines show, in this order, with their labels.
 SHOWN_TERMS = {"loss": "loss", "neg_elbo": "−ELBO"}
 KL_DIMS_LISTED = 8
@@ -87,6 +99,28 @@ def closing_summary(run_dir: Path, metrics: dict[str, Any]) -> str:
     ])
 
 
+def free_cores() -> tuple[int, int, float]:
+    """The cores this process may run on, how many of them the last minute's load leaves free, and that load."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    return cores, max(0, math.floor(cores - load + 0.5)), load
+
+
+def busy_cores_warning(threads: int, cores: int, free: int, load: float) -> str | None:
+    """One line when more CPU threads are asked for than cores are free: torch's threads then wait for each other
+    and for the other jobs (measured: threads=2 on a 2-core machine busy with other work trained 8x slower than
+    threads=1)."""
+    if threads <= max(free, 1):
+        return None
+    return (f"Warning: {threads} CPU threads, but only {free} of this machine's {cores} cores are free (load average "
+            f"{load:.1f}): threads that wait for cores can make a step several times slower; threads={max(free, 1)} "
+            "is likely faster.")
+
+
+def tensorboard_hint(log_dir: Path) -> str:
+    return f"See its curves and pictures with:\n  {shlex.join(['tensorboard', '--logdir', str(log_dir)])}"
+
+
 class LatestLosses:
     """The loss and −ELBO the logger last wrote, as text; a value is read from its tensor once, when it is new."""
 
@@ -109,9 +143,22 @@ class LatestLosses:
         return shown
 
 
+def epoch_label(trainer: L.Trainer) -> str:
+    """The epoch in progress counted from 1, as every line of the console counts it: `epoch 2/10`, or `epoch 2` when
+    the budget is in steps alone."""
+    total = "" if trainer.max_epochs == -1 else f"/{trainer.max_epochs}"
+    return f"epoch {trainer.current_epoch + 1}{total}"
+
+
 class BarWithLosses(TQDMProgressBar):
-    """Lightning's progress bar, kept for each epoch, with the latest training loss and −ELBO and the validation
-    −ELBO beside it instead of Lightning's version number."""
+    """Lightning's progress bar, one kept line per epoch, with the latest training loss and −ELBO and the validation
+    −ELBO beside it instead of Lightning's version number.
+
+    Unlike Lightning's own bar it draws each batch once (Lightning redraws for the count, then again for the
+    numbers), opens no bar before the first epoch (Lightning's leaves a `Training: 0/?` line behind), counts epochs
+    from 1 like the log lines, and closes its bars when training is interrupted, so whatever is printed next (the
+    resume hint) stays last on screen instead of being drawn over when the bar is closed at exit.
+    """
 
     def __init__(self) -> None:
         super().__init__(leave=True)
@@ -119,6 +166,27 @@ class BarWithLosses(TQDMProgressBar):
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, str]:
         return self.latest(trainer)
+
+    def on_train_start(self, *_: Any) -> None:
+        self.train_progress_bar = Tqdm(disable=True)  # each epoch opens its own bar
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
+        self.train_progress_bar = Tqdm(desc=epoch_label(trainer).capitalize(), total=convert_inf(
+            self.total_train_batches), position=2 * self.process_position, disable=self.is_disabled, leave=True,
+            dynamic_ncols=True, file=sys.stdout, smoothing=0, bar_format=self.BAR_FORMAT)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        bar = self.train_progress_bar
+        if not bar.disable and self._should_update(batch_idx + 1, bar.total):
+            bar.set_postfix(self.get_metrics(trainer, pl_module), refresh=False)
+            bar.n = batch_idx + 1
+            bar.refresh()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        for bar in (self._train_progress_bar, self._val_progress_bar):
+            if bar is not None:
+                bar.close()
 
 
 class PlainProgress(ProgressBar):
@@ -150,7 +218,7 @@ class PlainProgress(ProgressBar):
     def _where(self, trainer: L.Trainer) -> str:
         if self._counts_steps(trainer):
             return f"step {trainer.global_step}/{trainer.max_steps}"
-        return f"epoch {trainer.current_epoch + 1}/{trainer.max_epochs}"
+        return epoch_label(trainer)
 
     def _done_and_total(self, trainer: L.Trainer, batch_idx: int) -> tuple[int, int | None]:
         if self._counts_steps(trainer):
