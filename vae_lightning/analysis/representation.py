@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
 
 from vae_lightning.analysis.likelihood import model_device
@@ -90,5 +91,9 @@ def knn_accuracy(train_features: Tensor, train_labels: Tensor, test_features: Te
 
 def _fit_and_score(classifier: BaseEstimator, train_features: Tensor, train_labels: Tensor, test_features: Tensor,
                    test_labels: Tensor) -> float:
-    classifier.fit(train_features.cpu().numpy(), train_labels.cpu().numpy())
-    return float(classifier.score(test_features.cpu().numpy(), test_labels.cpu().numpy()))
+    """Fit and score on one thread of BLAS and OpenMP. The products are small (60,000 × 32 codes), so a second
+    thread gains little, and on a machine whose cores are busy their threads spin waiting for each other: with their
+    own default thread count the probes took minutes of CPU there instead of seconds (docs/performance.md)."""
+    with threadpool_limits(limits=1):
+        classifier.fit(train_features.cpu().numpy(), train_labels.cpu().numpy())
+        return float(classifier.score(test_features.cpu().numpy(), test_labels.cpu().numpy()))

@@ -113,3 +113,13 @@ def test_per_dimension_terms_are_averaged_over_evaluation_weighted_by_images(tmp
     assert math.isclose(engine.per_dimension_terms("test")["kl_per_dim"].sum().item(),
                         _trainer(tmp_path, max_epochs=1).test(engine, loader, verbose=False)[0]["test/kl"],
                         rel_tol=1e-4)
+
+
+@pytest.mark.parametrize(("limit", "tested"), [(None, 10), (2, 8)])
+def test_the_engine_counts_the_images_a_test_actually_evaluated(tmp_path, limit, tested):
+    engine = engine_for(BetaVAE, **SMALL)
+    limits = {} if limit is None else {"limit_test_batches": limit}
+    trainer = _trainer(tmp_path, max_epochs=1, **limits)
+    trainer.test(engine, _loader(count=10), verbose=False)
+    trainer.test(engine, _loader(count=10), verbose=False)  # a second test counts afresh
+    assert engine.num_tested_images() == tested
