@@ -1,5 +1,5 @@
 """Analyse a trained VAE: restore a run, compute the numbers, draw the figures, write them to `<run>/analysis/` and
-to the run's TensorBoard, and print a Markdown summary.
+to the run's TensorBoard, and print the headline numbers (the Markdown summary is summary.md).
 
     python -m vae_lightning.analyze run=outputs/2026-11-25/10-00-00_fashion
 """
