@@ -1,8 +1,10 @@
 """Analyse a trained VAE: restore a run, compute the numbers, draw the figures, write them to `<run>/analysis/` and
-to the run's TensorBoard, and print a Markdown summary.
+to the run's TensorBoard, and print the headline numbers (the Markdown summary is summary.md).
 
     python -m vae_lightning.analyze run=outputs/2026-11-25/10-00-00_fashion
 """
+
+import time
 
 import hydra
 import torch
@@ -10,8 +12,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 import vae_lightning.config.schema  # noqa: F401  (registers the schema analyze.yaml names)
-from vae_lightning.analysis.analysis_summary import render_analysis_summary
+from vae_lightning.analysis.analysis_summary import render_analysis_digest
 from vae_lightning.analysis.job import analyze
+from vae_lightning.analysis.settings_check import ANALYZE_RANGES, check_ranges
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
@@ -22,17 +25,18 @@ KEPT_WHEN_STOPPED = ("the run's checkpoints and metrics.json are untouched, and 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="analyze")
 def main(cfg: DictConfig) -> None:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     try:
+        check_ranges(cfg, ANALYZE_RANGES, "analyze.yaml")  # before torch is handed the thread count
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        started = time.perf_counter()
         with sigterm_raises(SIGTERMException):
             output_dir, metrics = analyze(cfg)
     except VAELightningError as error:
         exit_with(error)
     except SIGTERMException:
         exit_with(stopped_by_sigterm("analyze", KEPT_WHEN_STOPPED))
-    print(render_analysis_summary(metrics))
-    print(f"Analysis written to {output_dir}")
+    print(render_analysis_digest(metrics, output_dir, time.perf_counter() - started))
 
 
 def cli() -> None:

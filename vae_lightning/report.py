@@ -20,6 +20,7 @@ import vae_lightning.config.schema  # noqa: F401  (registers the schema report.y
 import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config reads)
 from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
+from vae_lightning.analysis.settings_check import REPORT_RANGES, check_ranges
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
@@ -39,14 +40,15 @@ from vae_lightning.reporting.images import (
 from vae_lightning.reporting.kl_by_dimension import kl_heatmap
 from vae_lightning.reporting.missing_analyses import analyse_missing
 from vae_lightning.reporting.pairing import check_same_test_set
-from vae_lightning.reporting.sweep_summary import render_sweep_summary
+from vae_lightning.reporting.sweep_summary import render_sweep_digest, render_sweep_summary
 from vae_lightning.reporting.table import markdown_table, model_terms, table_rows, write_csv
 from vae_lightning.runs.commands import hydra_path
 from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
 
 
 def report(cfg: DictConfig) -> tuple[Path, str]:
-    """Write the whole report of `cfg.sweep`; returns its folder and the Markdown summary."""
+    """Write the whole report of `cfg.sweep`; returns its folder and the plain-text digest for the console (the
+    Markdown summary is in summary.md)."""
     if OmegaConf.is_missing(cfg, "sweep"):
         raise SweepError(
             "sweep= is required: pass the folder of a multirun of vae_lightning.train, e.g. "
@@ -78,7 +80,7 @@ def report(cfg: DictConfig) -> tuple[Path, str]:
         summary = render_sweep_summary(sweep, rows, terms, left_out)
         writer.add_text("report/summary", summary)
     (output_dir / "summary.md").write_text(summary)
-    return output_dir, summary
+    return output_dir, render_sweep_digest(sweep, rows, terms, output_dir)
 
 
 def refuse_single_run(path: Path) -> None:
@@ -127,19 +129,19 @@ KEPT_WHEN_STOPPED = "the analyses that finished are kept in each run's analysis/
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="report")
 def main(cfg: DictConfig) -> None:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     try:
+        check_ranges(cfg, REPORT_RANGES, "report.yaml")  # before torch is handed the thread count
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
         with (storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
                              "run the same command again."),
               sigterm_raises(SIGTERMException)):
-            output_dir, summary = report(cfg)
+            _, digest = report(cfg)
     except VAELightningError as error:
         exit_with(error)
     except SIGTERMException:
         exit_with(stopped_by_sigterm("report", KEPT_WHEN_STOPPED))
-    print(summary)
-    print(f"Report written to {output_dir}")
+    print(digest)
 
 
 def cli() -> None:

@@ -134,7 +134,7 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         term_descriptions=dict(engine.model.term_descriptions),
         likelihood=describe_likelihood(engine.model, datamodule),
         dataset=datamodule.hparams.name,
-        num_test_images=datamodule.num_images("test"),
+        num_test_images=engine.num_tested_images(),
         test_set=test_set_identity(datamodule),
         checkpoint=_relative_if_inside(Path(best), run_dir) if best else None,
         epochs_trained=trainer.current_epoch,

@@ -82,10 +82,15 @@ def test_elbo_and_iwae_are_paired_on_the_same_images_with_a_k_convergence_check(
         [b - a for a, b in zip(bounds, bounds[1:], strict=False)], abs=1e-4)
 
 
-def test_summary_is_printed_saved_and_logged_to_the_runs_tensorboard(analysed_run):
+def test_summary_is_saved_and_logged_and_the_console_gets_a_plain_digest(analysed_run):
     run_dir, result = analysed_run
     summary = (run_dir / "analysis" / "summary.md").read_text()
-    assert "IWAE bound" in summary and "K = 5" in summary and summary in result.stdout
+    assert "IWAE bound" in summary and "K = 5" in summary and "| quantity |" not in result.stdout
+    assert f"summary.md (every number with its sample, each dimension): {run_dir / 'analysis'}" in result.stdout
+    assert "**" not in result.stdout and "\\|" not in result.stdout
+    assert "  IWAE bound (20 test images, K = 5, and its K-convergence) …" in result.stdout  # a line per phase
+    seconds = json.loads((run_dir / "analysis" / "timings.json").read_text())["seconds"]
+    assert list(seconds) == ["encoding", "objective terms", "IWAE bound", "linear probes", "k-NN probe", "figures"]
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
     assert {f"analysis/{name}" for name in FIGURES} <= set(events.Tags()["images"])
     assert tensorboard_runs(run_dir.parent) == {"run"}  # the figures join the run's own curves
@@ -98,6 +103,13 @@ def test_analysis_is_deterministic_given_the_seed(analysed_run, tiny_data_root):
                     cwd=run_dir.parent)
     assert again.returncode == 0, again.stderr[-3000:]
     assert (run_dir / "analysis" / "metrics.json").read_text() == first
+
+
+@pytest.mark.parametrize("setting", ["threads=-2", "iwae.num_samples=0", "traversal.steps=1"])
+def test_a_setting_out_of_range_is_one_paragraph_before_anything_loads(tmp_path, setting):
+    result = run_cli("vae_lightning.analyze", f"run={tmp_path}", setting, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"Error: {setting} is not allowed: it must be " in result.stderr
 
 
 @pytest.mark.parametrize("target", ["no/such/run", "not_a_run"])

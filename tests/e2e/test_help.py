@@ -43,3 +43,14 @@ def test_a_misspelt_key_gets_the_projects_message_without_a_plus(module, argumen
     assert result.returncode == 2
     assert expected in result.stderr
     assert "+model.bta" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("module", "arguments", "expected"), [
+    ("vae_lightning.analyze", ["run=x", "threads=-2"], "threads=-2 is not allowed: it must be an integer ≥ 1"),
+    ("vae_lightning.report", ["sweep=x", "threads=-2"], "threads=-2 is not allowed: it must be an integer ≥ 1"),
+    ("vae_lightning.report", ["sweep=x", "traversal.dims=0"], "traversal.dims=0 is not allowed"),
+    ("vae_lightning.train", ["-m", "model.beta=1,2", "--cfg", "hydra"], "--multirun and --cfg cannot be used together"),
+])
+def test_a_bad_setting_or_flag_of_any_entry_point_is_one_paragraph(module, arguments, expected, tmp_path):
+    result = run_cli(module, *arguments, cwd=tmp_path)
+    assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr

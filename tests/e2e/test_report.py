@@ -172,7 +172,9 @@ def test_summary_reads_the_numbers_and_lists_what_did_not_finish(reported_sweep)
     assert "Lowest test negative ELBO: β = " in summary and "From β = 0.5 to β = 8: the KL (rate)" in summary
     assert "**failed** (`model.beta=4,seed=1`): FloatingPointError: The loss became NaN" in summary
     assert "**unfinished** (`model.beta=0.5,seed=1`): killed or still running" in summary
-    assert summary in result.stdout
+    assert "β-sweep of 5 points (3 finished, 1 failed, 1 unfinished, 0 missing):" in result.stdout
+    assert "2 point(s) did not finish (summary.md says why)" in result.stdout
+    assert "**" not in result.stdout and "|---" not in result.stdout  # the Markdown stays in summary.md
 
 
 def test_rerun_command_is_the_original_sweep_into_the_same_folder(reported_sweep):

@@ -1,5 +1,7 @@
-"""The analysis numbers as a Markdown report: printed at the end of `analyze` and saved beside the figures."""
+"""The analysis numbers as a Markdown report saved beside the figures (summary.md), and as the few plain lines
+`analyze` prints at its end: the headline numbers and where everything is."""
 
+from pathlib import Path
 from typing import Any
 
 from vae_lightning.models.contract import headline
@@ -78,6 +80,32 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
         "steps, monotonicity 1 means every pixel changes in one direction across the sweep.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def render_analysis_digest(metrics: dict[str, Any], output_dir: Path, seconds: float) -> str:
+    """The console's closing lines: plain text (no Markdown), each headline number with its sample, and the files.
+
+    The full table, with every dimension, stays in summary.md, where a Markdown viewer renders it."""
+    elbo, iwae, units = metrics["objective"], metrics["iwae"], metrics["active_units"]
+    linear, knn = metrics["linear_probe"], metrics["knn_probe"]
+    lines = [
+        f"Analysis of {metrics['dataset']}, {', '.join(_headline(metrics))} in {seconds:.0f} s (test split):",
+        f"  negative ELBO {elbo['neg_elbo']:.2f} nats/image = reconstruction {elbo['recon']:.2f} + KL "
+        f"{elbo['kl']:.2f} ({elbo['num_images']:,} images)",
+        f"  IWAE bound {iwae['neg_log_likelihood']:.2f} ± {iwae['standard_error']:.2f}, ELBO − IWAE gap "
+        f"{iwae['elbo_iwae_gap']['mean']:.2f} nats/image (K = {iwae['num_samples']}, {iwae['num_images']:,} images)",
+        f"  active units {units['count']} of {metrics['latent_dim']}; linear probe on μ {_accuracy(linear)} "
+        f"(chance {linear['chance']:.3f}), on z {_accuracy(linear, 'accuracy_on_samples')}; "
+        f"{knn['k']}-NN {_accuracy(knn)}",
+    ]
+    if not metrics["likelihood"]["normalised"]:
+        lines.append("  These are a reconstruction loss, not −log p(x): see summary.md.")
+    if (factors := metrics.get("factor_metrics")) is not None:
+        lines.append(f"  MIG {factors['mig']['score']:.3f}, DCI disentanglement "
+                     f"{factors['dci']['disentanglement']:.3f}, SAP {factors['sap']['score']:.3f}, FactorVAE score "
+                     f"{factors['factor_vae_score']['score']:.3f}")
+    lines += [f"Figures, metrics.json and summary.md (every number with its sample, each dimension): {output_dir}"]
+    return "\n".join(lines)
 
 
 def _factor_lines(factors: dict[str, Any] | None) -> list[str]:

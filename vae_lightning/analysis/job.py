@@ -17,6 +17,8 @@ from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
+from vae_lightning.analysis.progress import PhaseClock
+from vae_lightning.analysis.settings_check import ANALYZE_RANGES, check_ranges
 from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.config.messages import expected_type
 from vae_lightning.config.schema import AnalyzeSettings
@@ -31,6 +33,7 @@ from vae_lightning.runs.loading import AnalysisTarget, open_run
 
 def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     """Run the whole analysis of `cfg.run`; returns the output folder and what it writes to its metrics.json."""
+    check_ranges(cfg, ANALYZE_RANGES, "analyze.yaml")
     target, model, datamodule = open_run(
         cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
         eval_batch_size=cfg.data.eval_batch_size, download=False)
@@ -48,30 +51,33 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
         precision = choose_evaluation_precision(cfg.precision, model.device)
         print(f"Analysing {target.checkpoint_path} on {datamodule.hparams.name}, precision {precision.describe()}; "
               f"results go to {target.output_dir}")
+        clock = PhaseClock()
         with autocast(precision, model.device):
-            metrics = _numbers(cfg, model, datamodule, target, precision)
+            metrics = _numbers(cfg, model, datamodule, target, precision, clock)
         write_json_atomic(target.output_dir / "metrics.json", metrics)
+        write_json_atomic(target.output_dir / "timings.json", {"seconds": clock.seconds})  # apart: metrics.json is seeded
         (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
         OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
     return target.output_dir, metrics
 
 
 def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, target: AnalysisTarget,
-             precision: PrecisionChoice) -> dict[str, Any]:
-    """Every number and figure of the analysis, under the caller's autocast (figures also go to TensorBoard)."""
-    print("Encoding the training and test splits …", flush=True)
-    encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
+             precision: PrecisionChoice, clock: PhaseClock) -> dict[str, Any]:
+    """Every number and figure of the analysis, under the caller's autocast (figures also go to TensorBoard), each
+    part announced and timed by `clock`."""
+    with clock("encoding", "the training and test splits"):
+        encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
     metrics = {
         "checkpoint": str(target.checkpoint_path), "checkpoint_sha256": file_digest(target.checkpoint_path),
         "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim, "settings": dict(model.hparams),
         "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
-        **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed),
+        **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed,
+                          clock),
     }
     if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
         metrics["factor_metrics"] = factors
-    print("Drawing figures …", flush=True)
-    with SummaryWriter(str(target.tensorboard_dir)) as writer:
+    with clock("figures"), SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
         writer.add_text("analysis/summary", render_analysis_summary(metrics))
     return metrics
@@ -109,3 +115,7 @@ def check_analysis_overrides(overrides: Sequence[str]) -> None:
             f"analysis entry {override!r} is not allowed: it must be key=value with a key of analyze.yaml "
             "(vae_lightning/conf/analyze.yaml), e.g. 'analysis=[\"iwae.num_images=1000\"]'."
         )
+    try:
+        check_ranges(analysis_config("<run>", overrides), ANALYZE_RANGES, "analyze.yaml")
+    except ConfigError as error:
+        raise ConfigError(f"In analysis=[...]: {error}") from None

@@ -24,8 +24,8 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
-from tqdm import tqdm
 
+from vae_lightning.analysis.progress import progress_bar
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.importance_weights import draw_densities, log_mean_exp
 
@@ -109,8 +109,9 @@ def iwae_log_likelihood(
     label_batches = labels.split(batch_size) if labels is not None else [None] * len(images.split(batch_size))
     batches = zip(images.split(batch_size), label_batches, strict=True)
     parts: list[dict[str, Tensor]] = []
-    for batch, batch_labels in tqdm(batches, desc=f"IWAE K={num_samples}", disable=not progress,
-                                    total=len(label_batches)):
+    if progress:
+        batches = progress_bar(batches, f"IWAE K={num_samples}", total=len(label_batches))
+    for batch, batch_labels in batches:
         condition = model.condition(batch_labels.to(device) if batch_labels is not None else None)
         log_weights = _log_weights(model, batch.to(device), condition, num_samples, samples_per_chunk, generator)
         parts.append(_per_image_estimates(log_weights, nested))

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from vae_lightning.analysis.likelihood_numbers import likelihood_numbers
 from vae_lightning.analysis.objective_terms import evaluate_objective
+from vae_lightning.analysis.progress import PhaseClock, progress_bar
 from vae_lightning.analysis.representation import (
     EncodedSplit,
     active_units,
@@ -36,27 +37,43 @@ def encode_splits(model: VAE, datamodule: LightningDataModule, max_train_images:
     for split, wanted in (("train", max_train_images), ("test", None)):
         images = datamodule.evaluated_split(split)
         chosen = seeded_subset(len(images), wanted, seed)
-        batches = (images.batch(part) for part in chosen.split(datamodule.hparams.eval_batch_size))
+        parts = chosen.split(datamodule.hparams.eval_batch_size)
+        batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
         encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
     return encoded
 
 
 def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
-                    iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int) -> dict[str, Any]:
+                    iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int,
+                    clock: PhaseClock) -> dict[str, Any]:
     """The test split's objective terms, what its likelihood is, the IWAE bound with the ELBO on the same images and
     its K-convergence, active units (Cov(μ_d) above `threshold`) and linear / k-NN probes as one JSON-ready
-    dictionary."""
+    dictionary; each part is timed and announced as a phase of `clock`."""
     test, train = encoded["test"], encoded["train"]
-    print("Test objective terms, IWAE bound, active units and probes …", flush=True)
-    terms = evaluate_objective(model, datamodule.ordered_dataloader("test"), seed)
     test_split = datamodule.split("test")
+    with clock("objective terms", f"{len(test_split):,} test images"):
+        terms = evaluate_objective(model, progress_bar(datamodule.ordered_dataloader("test"), "objective"), seed)
     chosen = seeded_subset(len(test_split), iwae_settings.num_images, TEST_SUBSET_SEED)
     subset = "all" if len(chosen) == len(test_split) else f"a random {len(chosen)}, the same for every run"
-    likelihood = likelihood_numbers(model, test_split.images[chosen].float().div(255), test_split.labels[chosen],
-                                    iwae_settings, seed, subset)
+    with clock("IWAE bound", f"{len(chosen):,} test images, K = {iwae_settings.num_samples}, and its K-convergence"):
+        likelihood = likelihood_numbers(model, test_split.images[chosen].float().div(255), test_split.labels[chosen],
+                                        iwae_settings, seed, subset)
     mu_variance, active = active_units(test.mu, threshold)
     probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
     kl_per_dim = torch.tensor(terms.per_dim["kl_per_dim"])
+    with clock("linear probes", f"{len(train.mu):,} train → {len(test.mu):,} test codes"):
+        linear = {**probe_sizes, "chance": chance_accuracy(test.labels),
+                  "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels, test.mu,
+                                              test.labels, seed=seed),
+                  "accuracy_on_samples": _if_two_classes(
+                      train.labels, linear_probe_accuracy, sample_codes(train, seed), train.labels,
+                      sample_codes(test, seed + 1), test.labels, seed=seed),
+                  **_informative_probe(train, test, kl_per_dim, probes.informative_kl, seed)}
+        domain = _domain_probe(datamodule, train, test, probe_sizes, seed)
+    with clock("k-NN probe", f"k = {probes.knn_k}"):
+        knn = {**probe_sizes, "k": probes.knn_k,
+               "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu, test.labels,
+                                           k=probes.knn_k)}
     return {
         "units": "nats per image",
         "term_descriptions": dict(model.term_descriptions),
@@ -66,17 +83,9 @@ def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[s
         "active_units": {"split": "test", "num_images": len(test.mu), "threshold": threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
                          "mu_variance": mu_variance.tolist()},
-        "linear_probe": {**probe_sizes, "chance": chance_accuracy(test.labels),
-                         "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels,
-                                                     test.mu, test.labels, seed=seed),
-                         "accuracy_on_samples": _if_two_classes(
-                             train.labels, linear_probe_accuracy, sample_codes(train, seed), train.labels,
-                             sample_codes(test, seed + 1), test.labels, seed=seed),
-                         **_informative_probe(train, test, kl_per_dim, probes.informative_kl, seed)},
-        "knn_probe": {**probe_sizes, "k": probes.knn_k,
-                      "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu,
-                                                  test.labels, k=probes.knn_k)},
-        **_domain_probe(datamodule, train, test, probe_sizes, seed),
+        "linear_probe": linear,
+        "knn_probe": knn,
+        **domain,
     }
 
 

@@ -18,6 +18,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 from torch import Tensor, nn
+from torchmetrics.aggregation import SumMetric
 
 from vae_lightning.engine.building import build, model_class
 from vae_lightning.engine.checkpoint_schema import (
@@ -49,6 +50,7 @@ class TrainingEngine(L.LightningModule):
         self.optimised_terms = [loss.term for loss in self.model.optimised_losses()]
         self.automatic_optimization = len(self.optimised_terms) == 1
         self.per_dimension_means = nn.ModuleDict()  # "{stage}_{term}" → running mean, filled by evaluation
+        self.tested_images = SumMetric()  # over the current test epoch and every process: limit_test_batches may cut it
         self.training_log = TrainingLog()
         self._outside_test = contextlib.ExitStack()
 
@@ -103,6 +105,8 @@ class TrainingEngine(L.LightningModule):
         for name, value in terms.items():
             if value.ndim == 1:
                 self._per_dimension_mean(stage, name, value).update(value.detach(), len(x))
+        if stage == "test":
+            self.tested_images.update(len(x))
 
     def _per_dimension_mean(self, stage: str, name: str, like: Tensor) -> PerDimensionMean:
         """The running mean of a per-dimension term, made on first use so any objective's 1-d terms are kept."""
@@ -122,6 +126,12 @@ class TrainingEngine(L.LightningModule):
 
     def on_test_epoch_start(self) -> None:
         self._reset_per_dimension_means("test")
+        self.tested_images.reset()
+
+    def num_tested_images(self) -> int:
+        """How many images the last test epoch evaluated, summed over processes: the whole split unless
+        trainer.limit_test_batches cut it short."""
+        return int(self.tested_images.compute())
 
     def on_test_start(self) -> None:
         """The test draws its noise (the reparameterisation samples) from a generator seeded with `TEST_NOISE_SEED`,

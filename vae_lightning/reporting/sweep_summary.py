@@ -1,6 +1,9 @@
-"""`summary.md`: the table plus a few sentences read off the numbers, what did not finish, and how to fix that."""
+"""`summary.md`: the table plus a few sentences read off the numbers, what did not finish, and how to fix that; and
+the few plain lines `report` prints at its end."""
 
+import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from vae_lightning.reporting.aggregate import Spread, by_axis, settings
@@ -48,6 +51,23 @@ def render_sweep_summary(sweep: Sweep, rows: list[dict[str, Any]], model_terms: 
         *_left_out(left_out_of_pictures),
     ]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def render_sweep_digest(sweep: Sweep, rows: list[dict[str, Any]], model_terms: dict[str, str],
+                        output_dir: Path) -> str:
+    """The console's closing lines: plain text (no Markdown), the points by status, the findings, and where the table,
+    the plots and summary.md (with what did not finish and the command that completes it) are."""
+    counted = ", ".join(f"{sum(row['status'] == status for row in rows)} {status}" for status in STATUSES)
+    findings = [f"  {line.removeprefix('- ')}" for line in _findings(rows, sweep.axis, model_terms) if line]
+    unfinished = sum(row["status"] != FINISHED for row in rows)
+    lines = [f"{sweep.axis.label}-sweep of {len(rows)} point{'s' * (len(rows) != 1)} ({counted}):", *findings]
+    if unfinished:
+        lines.append(f"  {unfinished} point(s) did not finish (summary.md says why)"
+                     + ("; this completes the sweep, skipping finished points:" if sweep.rerun_command else "."))
+        lines += [sweep.rerun_command] if sweep.rerun_command else []
+    lines.append(f"Table, plots, pictures and summary.md: {output_dir}; TensorBoard: "
+                 f"{shlex.join(['tensorboard', '--logdir', str(sweep.root)])}")
+    return "\n".join(lines)
 
 
 def _what_the_numbers_are(sweep: Sweep) -> list[str]:

@@ -3,6 +3,9 @@ import math
 import pytest
 import torch
 from omegaconf import OmegaConf
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from torch import Tensor, nn
 
 from vae_lightning.analysis.interpolation import interpolate, lerp, slerp
@@ -243,6 +246,21 @@ def test_probes_are_near_chance_on_noise():
     split = _split_features(features, labels, 2000)
     assert linear_probe_accuracy(*split, seed=0) < 0.2
     assert knn_accuracy(*split, k=5) < 0.2
+
+
+def test_linear_probe_reaches_scikit_learns_optimum_on_overlapping_classes():
+    """The probe minimises scikit-learn's LogisticRegression objective (standardised features, C = 1): on classes
+    that overlap, with one near-constant dimension, it predicts as scikit-learn does."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(5).repeat(600)
+    features = torch.randn(5, 8, generator=generator)[labels] + 1.5 * torch.randn(3000, 8, generator=generator)
+    features[:, 7] = 1e-3 * features[:, 7] + 5.0
+    split = _split_features(features, labels, 2000)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000, tol=1e-8))
+    reference.fit(split[0].numpy(), split[1].numpy())
+    expected = reference.score(split[2].numpy(), split[3].numpy())
+    assert 0.4 < expected < 0.95  # a problem where the optimum, not separability, decides the accuracy
+    assert linear_probe_accuracy(*split, seed=0) == pytest.approx(expected, abs=0.003)
 
 
 def test_knn_reads_xor_labels_that_a_linear_probe_cannot():

@@ -124,3 +124,13 @@ def test_the_test_draws_do_not_depend_on_what_ran_before(tmp_path):
         (result,) = trainer.test(engine, loader, verbose=False)
         results.append(result["test/loss"])
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize(("limit", "tested"), [(None, 10), (2, 8)])
+def test_the_engine_counts_the_images_a_test_actually_evaluated(tmp_path, limit, tested):
+    engine = engine_for(BetaVAE, **SMALL)
+    limits = {} if limit is None else {"limit_test_batches": limit}
+    trainer = _trainer(tmp_path, max_epochs=1, **limits)
+    trainer.test(engine, _loader(count=10), verbose=False)
+    trainer.test(engine, _loader(count=10), verbose=False)  # a second test counts afresh
+    assert engine.num_tested_images() == tested

@@ -14,7 +14,7 @@ from vae_lightning.reporting.axis import SweepAxis
 from vae_lightning.reporting.collect import SweepError, collect
 from vae_lightning.reporting.figures import metrics_vs_axis
 from vae_lightning.reporting.sweep_points import SweepOverrides, expand_points, rerun_sweep_command
-from vae_lightning.reporting.sweep_summary import render_sweep_summary
+from vae_lightning.reporting.sweep_summary import render_sweep_digest, render_sweep_summary
 from vae_lightning.reporting.table import active_smoothness, markdown_table, table_rows
 
 BETA = SweepAxis("model.beta")
@@ -214,3 +214,15 @@ def test_sweeps_of_several_commands_in_one_folder_are_told_apart_by_what_differs
     assert settings == {"vae,0": "model=conv_vae", "vae,1": "model=conv_vae", "tc,0": "model=beta_tcvae",
                         "tc,1": "model=beta_tcvae", "factor,0": "model=factor_vae model.gamma=40",
                         "factor,1": "model=factor_vae model.gamma=40"}
+
+
+def test_the_console_digest_is_plain_text_with_the_findings_and_where_the_files_are(tmp_path):
+    make_run(tmp_path / "a", beta=1, seed=0, analysis={"iwae": {"neg_log_likelihood": 95.0}})
+    make_run(tmp_path / "b", beta=4, seed=0, neg_elbo=90.0, kl=20.0)
+    sweep = collect(tmp_path, BETA)
+    digest = render_sweep_digest(sweep, table_rows(sweep), {}, tmp_path / "report")
+    lines = digest.splitlines()
+    assert lines[0] == "β-sweep of 2 points (2 finished, 0 failed, 0 unfinished, 0 missing):"
+    assert "  Lowest test negative ELBO: β = 4 (mean of 1 seed): 90.00 nats/image." in lines
+    assert lines[-1].startswith(f"Table, plots, pictures and summary.md: {tmp_path / 'report'}; TensorBoard: ")
+    assert not any(mark in digest for mark in ("**", "|", "`", "#")) and len(lines) <= 8
