@@ -55,7 +55,8 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
         with autocast(precision, model.device):
             metrics = _numbers(cfg, model, datamodule, target, precision, clock)
         write_json_atomic(target.output_dir / "metrics.json", metrics)
-        write_json_atomic(target.output_dir / "timings.json", {"seconds": clock.seconds})  # apart: metrics.json is seeded
+        # timings apart: metrics.json is a function of the seed, timings are not
+        write_json_atomic(target.output_dir / "timings.json", {"seconds": clock.seconds})
         (target.output_dir / "summary.md").write_text(render_analysis_summary(metrics))
         OmegaConf.save(cfg, target.output_dir / "analysis_config.yaml")
     return target.output_dir, metrics
