@@ -4,6 +4,7 @@ images."""
 from pathlib import Path
 
 import pytest
+import torch
 
 from vae_lightning.reporting.collect import FINISHED, Run, SweepError
 from vae_lightning.reporting.missing_analyses import stale_analysis
@@ -11,10 +12,11 @@ from vae_lightning.reporting.pairing import check_same_test_set
 from vae_lightning.runs.checkpoint_files import file_digest
 
 
-def _run_with_best(tmp_path: Path, name: str, content: bytes = b"weights") -> Path:
+def _run_with_best(tmp_path: Path, name: str, content: str = "weights") -> Path:
+    """A checkpoint file whose archive is intact (the report checks its CRCs) and whose bytes depend on `content`."""
     folder = tmp_path / "run" / "checkpoints"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / name).write_bytes(content)
+    torch.save({"content": content}, folder / name)
     return folder / name
 
 
@@ -32,9 +34,9 @@ def test_an_analysis_of_a_replaced_best_checkpoint_is_not_reused(tmp_path):
 
 
 def test_an_analysis_of_an_earlier_file_of_the_same_name_is_not_reused(tmp_path):
-    best = _run_with_best(tmp_path, "best-epoch001.ckpt", b"epoch 1 before the kill")
+    best = _run_with_best(tmp_path, "best-epoch001.ckpt", "epoch 1 before the kill")
     analysis = {"checkpoint": str(best), "checkpoint_sha256": file_digest(best)}
-    best.write_bytes(b"epoch 1 trained again")
+    _run_with_best(tmp_path, "best-epoch001.ckpt", "epoch 1 trained again")
     assert "written again" in stale_analysis(analysis, tmp_path / "run", "best")
     assert "no content hash" in stale_analysis({"checkpoint": str(best)}, tmp_path / "run", "best")
 
