@@ -125,3 +125,23 @@ def test_eval_rate_reports_both_precisions_against_the_matmul_rate_and_the_bound
     for term in ("neg_log_likelihood", "neg_elbo"):
         assert re.search(rf"bfloat16 minus float32, {term}: [-+][0-9.]+ ± [0-9.]+ nats/image", report)
     assert re.search(r"within the analysis's tolerance of 0.05 nats: (True|False)", report)
+
+
+def test_reproduce_prints_each_row_over_seeds_beside_its_published_figure_and_reuses_finished_runs(tiny_data_root,
+                                                                                                   tmp_path):
+    options = ["--data-root", str(tiny_data_root), "--tiny", "--epochs", "1", "--seeds", "0", "1",
+               "--rows", "fashion_vae", "fashion_vamp", "--out", str(tmp_path / "reproduce"),
+               "--overrides", "data.download=false", "callbacks.latent_panels.num_images=4",
+               "callbacks.latent_panels.num_samples=4"]
+    report = run_benchmark("reproduce.py", *options, cwd=tmp_path)
+    assert "nats per image, mean ± sd over seeds [0, 1]" in report
+    rows = [line for line in report.splitlines() if line.startswith("| fashion_")]
+    assert [row.split(" | ")[0] for row in rows] == ["| fashion_vae", "| fashion_vamp"]
+    for name in ("fashion_vae", "fashion_vamp"):
+        neg_elbo, iwae = (figure(rf"\| {name} \|[^|]+\|" + r"[^|]*\|" * skip + rf" {NUMBER} ± ", report)
+                          for skip in (0, 1))
+        assert iwae <= neg_elbo  # the IWAE bound on the same draws never exceeds the −ELBO
+    assert "these would be the first such figures" in rows[0]
+    assert len(list((tmp_path / "reproduce").glob("*/seed-*/metrics.json"))) == 4
+    again = run_benchmark("reproduce.py", *options, cwd=tmp_path)
+    assert again.splitlines()[-4:] == report.splitlines()[-4:]  # finished runs and their evaluations are reused
