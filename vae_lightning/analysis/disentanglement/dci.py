@@ -61,7 +61,7 @@ def importance_matrix(train_codes: np.ndarray, train_factors: np.ndarray, test_c
                       n_jobs: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """R (D, K) from one classifier per factor, and each one's accuracy (K,) on the train and on the test codes;
     the factors are fitted in `n_jobs` processes (-1: one per core)."""
-    _classifier(model, seed)
+    _classifier(model, seed)  # an unknown model is refused here, before any process starts
     fits = Parallel(n_jobs=n_jobs)(
         delayed(_fit_factor)(model, seed + k, train_codes, train_factors[:, k], test_codes, test_factors[:, k])
         for k in range(train_factors.shape[1]))
