@@ -5,14 +5,13 @@ By default R is disentanglement_lib's (Locatello et al. 2019, `evaluation/metric
 `GradientBoostingClassifier()` per factor with sklearn's defaults (100 stages of depth-3 trees, learning rate 0.1), its
 impurity-based feature importances, and its accuracy as informativeness. Boosting fits one tree per class per stage,
 so dSprites' 113 factor values cost 11,300 trees per model: the factors are fitted in parallel processes (`n_jobs`),
-which is the only speed-up that keeps the numbers. sklearn's HistGradientBoostingClassifier, 10-50× faster, has no
-impurity importances, so it cannot give the same R.
+which is the only speed-up that keeps the numbers. sklearn's histogram-based HistGradientBoostingClassifier, the
+fast boosting, has no impurity importances, so it cannot give the same R.
 
 `model="random_forest"` is the faster option (seconds per factor): bagged CART trees that consider every dimension
-at each split, leaves of ≥ 20 codes. It is biased upwards for entangled codes: its importances spread less over
-correlated dimensions than boosting's residual fits do, so on a random rotation of dSprites' true factors it gives
-D = 0.40 where gradient boosting gives 0.26 (Deliver 4 of the project's issue 23 measured up to +0.14); compare its
-numbers only with its own.
+at each split, leaves of ≥ 20 codes. It is biased upwards for entangled codes: on a random rotation of dSprites'
+true factors it gave D = 0.40 where gradient boosting gave 0.26, up to +0.14 on entangled codes (benchmarks/factor_ceilings.py measures
+both on the same codes); compare its numbers only with its own.
 """
 
 from collections.abc import Sequence
