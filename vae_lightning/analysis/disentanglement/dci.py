@@ -10,8 +10,8 @@ fast boosting, has no impurity importances, so it cannot give the same R.
 
 `model="random_forest"` is the faster option (seconds per factor): bagged CART trees that consider every dimension
 at each split, leaves of ≥ 20 codes. It is biased upwards for entangled codes: on a random rotation of dSprites'
-true factors it gave D = 0.40 where gradient boosting gave 0.26, up to +0.14 on entangled codes (benchmarks/factor_ceilings.py measures
-both on the same codes); compare its numbers only with its own.
+true factors it gave D = 0.40 where gradient boosting gave 0.26, up to +0.14 on entangled codes
+(benchmarks/factor_ceilings.py measures both on the same codes); compare its numbers only with its own.
 """
 
 from collections.abc import Sequence
