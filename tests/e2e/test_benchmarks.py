@@ -144,3 +144,22 @@ def test_analysis_timing_trains_analyses_and_reports_each_phase_and_both_probes(
         assert row and 0 <= float(row.group(1)) <= 1 and 0 <= float(row.group(2)) <= 1
     again = run_benchmark("analysis_timing.py", *options, cwd=tmp_path)
     assert "+ python -m vae_lightning.train" not in again  # the trained run is reused
+
+
+def test_reproduce_prints_a_row_over_seeds_beside_its_published_figure_and_reuses_finished_runs(tiny_data_root,
+                                                                                                 tmp_path):
+    options = ["--data-root", str(tiny_data_root), "--tiny", "--epochs", "1", "--seeds", "0", "1",
+               "--rows", "fashion_vamp", "--out", str(tmp_path / "reproduce"),
+               "--overrides", "data.download=false", "callbacks.latent_panels.num_images=4",
+               "callbacks.latent_panels.num_samples=4"]
+    report = run_benchmark("reproduce.py", *options, cwd=tmp_path)
+    assert "nats per image, mean ± sd over seeds [0, 1]" in report
+    (row,) = [line for line in report.splitlines() if line.startswith("| fashion_")]
+    assert row.startswith("| fashion_vamp | `data=fashion data.binarize=dynamic model=vamp`, 1 ± 0 epochs |")
+    neg_elbo, iwae = (figure(r"\| fashion_vamp \|[^|]+\|" + r"[^|]*\|" * skip + rf" {NUMBER} ± ", report)
+                      for skip in (0, 1))
+    assert iwae <= neg_elbo  # the IWAE bound on the same draws never exceeds the −ELBO
+    assert "these would be the first such figures" in row
+    assert len(list((tmp_path / "reproduce").glob("*/seed-*/metrics.json"))) == 2
+    again = run_benchmark("reproduce.py", *options, cwd=tmp_path)
+    assert again.splitlines()[-3:] == report.splitlines()[-3:]  # finished runs and their evaluations are reused

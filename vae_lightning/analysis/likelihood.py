@@ -93,12 +93,12 @@ def iwae_log_likelihood(
     """The IWAE bound with K = `num_samples` draws for each image (N, C, H, W), the ELBO on the same draws, each
     image's Monte Carlo variance, and the bound from the first k draws for each k in `nested` (all k ≤ K).
 
-    `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c)` and
-    `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAE` has; `labels` (N,) are needed by a
-    conditional model only. A dequantising likelihood draws one target per image, shared by its K draws. Images go
-    through in batches of `batch_size` and the draws in chunks of `samples_per_chunk`, so the decoder sees at most
-    batch_size · samples_per_chunk codes at once; the noise comes from `generator` in that order, so the result is
-    reproducible for a given generator state, batch size and chunk size.
+    `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c)`,
+    `.log_prior(z)` and `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAE` has; `labels` (N,) are
+    needed by a conditional model only. A dequantising likelihood draws one target per image, shared by its K draws.
+    Images go through in batches of `batch_size` and the draws in chunks of `samples_per_chunk`, so the decoder sees
+    at most batch_size · samples_per_chunk codes at once; the noise comes from `generator` in that order, so the result
+    is reproducible for a given generator state, batch size and chunk size.
     """
     _check_positive(num_samples=num_samples, batch_size=batch_size, samples_per_chunk=samples_per_chunk)
     if images.ndim != 4 or len(images) == 0:

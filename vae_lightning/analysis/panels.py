@@ -54,7 +54,7 @@ def draw_panels(model: VAE, datamodule: LightningDataModule, encoded: dict[str, 
         class_names, cfg.reconstructions.per_class))
 
     generator = torch.Generator().manual_seed(cfg.seed)
-    prior_z = torch.randn(cfg.samples.count, model.hparams.latent_dim, generator=generator)
+    prior_z = model.prior_sample(cfg.samples.count, generator)
     if model.conditional:
         classes = chosen_classes(cfg.samples.classes, class_names)
         grid = decoding.prior_samples(model, prior_z[: cfg.samples.per_class], classes)

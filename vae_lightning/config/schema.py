@@ -142,6 +142,8 @@ class FactorMetricsSettings:
     mig_num_bins: int = MISSING
     dci_num_train: int = MISSING
     dci_num_test: int = MISSING
+    dci_model: str = MISSING
+    dci_jobs: int = MISSING
     sap_num_train: int = MISSING
     sap_num_test: int = MISSING
     factor_vae_batch_size: int = MISSING

@@ -8,8 +8,8 @@ first and last orientation draw the same image, as in the official file), pos_x 
 linspace(0, 1)). The official file's constant first factor, colour, is left out of `factor_space`.
 
 Where the images come from, in order: the official `dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz` under
-`data.root` (or `data.root/dsprites/`), validated; else the built-in renderer (`dsprites_render`, about 20 s on 2
-CPU cores), whose grid is cached bit-packed and compressed (3 MB) under `data.cache_dir`. The file is never
+`data.root` (or `data.root/dsprites/`), validated; else the built-in renderer (`dsprites_render`, 32 s measured on 2
+shared CPU cores), whose grid is cached bit-packed and compressed (3 MB) under `data.cache_dir`. The file is never
 downloaded. Either way the grid is held in memory as uint8, 3 GB (6 GB for a moment while `setup` copies it).
 
 Splits. Disentanglement studies train on every image, so by default the training split is the whole grid and

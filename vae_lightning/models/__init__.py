@@ -8,6 +8,8 @@ from vae_lightning.models.contract import GenerativeModel, OptimisedLoss
 from vae_lightning.models.factor_vae import FactorVAE
 from vae_lightning.models.iwae import IWAE
 from vae_lightning.models.vae import VAE
+from vae_lightning.models.vamp import VampPrior
 
 __all__ = ["VAE", "BetaTCVAE", "BetaVAE", "ClassifierVAE", "ConditionalVAE", "FactorVAE", "GenerativeModel", "IWAE",
-           "OptimisedLoss"]
+           "OptimisedLoss",
+           "VampPrior"]

@@ -6,9 +6,7 @@ from typing import NamedTuple
 
 from torch import Tensor
 
-from vae_lightning.models.vae import VAE
-
-LOG_2PI = math.log(2 * math.pi)
+from vae_lightning.models.vae import LOG_2PI, VAE
 
 
 class DrawDensities(NamedTuple):
@@ -27,9 +25,9 @@ def draw_densities(model: VAE, mu: Tensor, log_var: Tensor, eps: Tensor, target:
     q(z|x), `target` (B, C, H, W) what the likelihood scores (x, or x dequantised), shared by an image's draws."""
     num_draws, batch = eps.shape[:2]
     z = mu + (0.5 * log_var).exp() * eps
-    # log q(z|x) with z − μ = σ·ε, and log p(z) for the standard-normal prior, both summed over dimensions.
+    # log q(z|x) with z − μ = σ·ε, and log p(z) under the model's own prior, both summed over dimensions.
     log_qz = -0.5 * (eps.pow(2) + log_var + LOG_2PI).sum(-1)
-    log_pz = -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+    log_pz = model.log_prior(z)
     decoded = model.vae.decoder(z.flatten(0, 1), condition.repeat(num_draws, 1) if condition is not None else None)
     targets = target.expand(num_draws, *target.shape).flatten(0, 1)
     log_px_given_z = -model.likelihood.neg_log_likelihood(decoded, targets).view(num_draws, batch)

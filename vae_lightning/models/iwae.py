@@ -36,5 +36,6 @@ class IWAE(VAE):
         mu, log_var = self.vae.encoder(x, condition)
         eps = torch.randn((self.hparams.k, *mu.shape), device=mu.device, dtype=mu.dtype)
         densities = draw_densities(self, mu, log_var, eps, self.likelihood.model_target(x), condition)
-        terms = self.elbo_terms(ELBOParts(-densities.log_px_given_z.mean(0), gaussian_kl_per_dim(mu, log_var)), x)
+        parts = ELBOParts.closed_form(-densities.log_px_given_z.mean(0), gaussian_kl_per_dim(mu, log_var))
+        terms = self.elbo_terms(parts, x)
         return {"loss": -log_mean_exp(densities.log_weights).mean(), **terms}

@@ -17,14 +17,18 @@ from vae_lightning.models.likelihoods import bits_per_dim, describe, make_likeli
 from vae_lightning.models.nets.conv_vae import ConvVAE, VAEOutput
 from vae_lightning.models.objectives import gaussian_kl_per_dim
 
+LOG_2PI = math.log(2 * math.pi)
+
 
 class ELBOParts(NamedTuple):
     recon: Tensor  # −log p(x | z) per image (B,)
-    kl_per_dim: Tensor  # KL(q(z_d | x) ‖ N(0, 1)) per image and dimension (B, D)
+    kl: Tensor  # KL(q(z | x) ‖ p(z)) per image (B,): in closed form, or a Monte Carlo estimate for a mixture prior
+    kl_per_dim: Tensor  # per image and dimension (B, D); sums to `kl` for the factorised standard-normal prior
 
-    @property
-    def kl(self) -> Tensor:
-        return self.kl_per_dim.sum(1)
+    @classmethod
+    def closed_form(cls, recon: Tensor, kl_per_dim: Tensor) -> "ELBOParts":
+        """The parts under the standard-normal prior, whose KL is the sum of its per-dimension KLs."""
+        return cls(recon, kl_per_dim.sum(1), kl_per_dim)
 
 
 class VAE(GenerativeModel):
@@ -95,14 +99,23 @@ class VAE(GenerativeModel):
     def sample(self, num_samples: int, generator: torch.Generator | None = None,
                labels: Tensor | None = None) -> Tensor:
         """Mean images of `num_samples` draws from the prior (under `labels` for a conditional model)."""
-        z = torch.randn(num_samples, self.hparams.latent_dim, generator=generator)
-        return self.decode_mean(z.to(self.device), self.condition(labels))
+        return self.decode_mean(self.prior_sample(num_samples, generator), self.condition(labels))
+
+    @torch.no_grad()
+    def prior_sample(self, num_samples: int, generator: torch.Generator | None = None) -> Tensor:
+        """`num_samples` codes drawn from the prior p(z), on the model's device; here N(0, I)."""
+        return torch.randn(num_samples, self.hparams.latent_dim, generator=generator).to(self.device)
+
+    def log_prior(self, z: Tensor) -> Tensor:
+        """log p(z) summed over the last (latent) dimension, for codes of any leading shape; here N(0, I). The IWAE
+        bound of the analysis reads the prior from here, so a model with another prior overrides this."""
+        return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
 
     def elbo_parts(self, out: VAEOutput, x: Tensor) -> ELBOParts:
         """The ELBO's two parts per image for a forward pass, the KL in closed form. The likelihood is evaluated on
         its `model_target` (x, or x dequantised)."""
         recon = self.likelihood.neg_log_likelihood(out.decoder_output, self.likelihood.model_target(x))
-        return ELBOParts(recon, gaussian_kl_per_dim(out.mu, out.log_var))
+        return ELBOParts.closed_form(recon, gaussian_kl_per_dim(out.mu, out.log_var))
 
     def elbo_terms(self, parts: ELBOParts, x: Tensor) -> dict[str, Tensor]:
         """`recon`, `kl`, `neg_elbo` and `kl_per_dim` as batch means, and the negative ELBO in bits/dim for a

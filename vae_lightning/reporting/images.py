@@ -56,9 +56,7 @@ def decode_run(run: Run, axis: SweepAxis, offsets: Tensor, cfg: DictConfig) -> D
     mu = decoding.encode_means(model, inputs, labels)
     kl_per_dim = torch.tensor(run.metrics["test_kl_per_dim"])
     dims = most_active_dims(kl_per_dim, cfg.traversal.dims)
-    prior_z = torch.randn(
-        cfg.samples.count, model.hparams.latent_dim, generator=torch.Generator().manual_seed(cfg.seed)
-    )
+    prior_z = model.prior_sample(cfg.samples.count, torch.Generator().manual_seed(cfg.seed))
     # One draw per class for a conditional model (its class × draw grid with one column), so the strip is as long.
     classes = range(len(datamodule.class_names))
     samples = decoding.prior_samples(model, prior_z[:1] if model.conditional else prior_z, classes).flatten(0, 1)

@@ -62,6 +62,10 @@ class LinearGaussianModel(nn.Module):
     def condition(self, labels: Tensor | None) -> None:
         return None  # unconditional, like BetaVAE
 
+    def log_prior(self, z: Tensor) -> Tensor:
+        """log N(z; 0, I), the prior of the linear-Gaussian model."""
+        return -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
+
 
 def exact_posterior_model() -> LinearGaussianModel:
     precision = 1 + SIGMA**2

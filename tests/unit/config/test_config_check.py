@@ -29,6 +29,7 @@ BAD_INPUTS = [
     ("scheduler=step scheduler.step_size=x", "scheduler.step_size='x' is not allowed"),
     ("model=iwae model.k=0", "model.k=0 is not allowed"),
     ("model=iwae model.beta=4", "model.beta"),
+    ("model=vamp model.num_pseudo_inputs=0", "model.num_pseudo_inputs=0 is not allowed"),
     ("model=beta_tcvae +model.kl_schedule=linear_warmup",
      "model.kl_schedule is not an argument of vae_lightning.models.BetaTCVAE"),
     ("data.name=cifar10", "data.name='cifar10' is not allowed"),

@@ -53,12 +53,16 @@ def factor_metrics(source: FactorSource, encode: Callable[[Tensor], Tensor], set
     codes, factors = sampler.sample(space, settings.mig_num_train, generators["mig"])
     results["mig"] = mig(codes, factors, settings.mig_num_bins, names)
 
-    for name, metric, num_train, num_test in (("dci", dci, settings.dci_num_train, settings.dci_num_test),
-                                              ("sap", sap, settings.sap_num_train, settings.sap_num_test)):
-        report(f"{name.upper()}: encoding {num_train} + {num_test} images and fitting classifiers")
-        train = sampler.sample(space, num_train, generators[name])
-        test = sampler.sample(space, num_test, generators[name])
-        results[name] = metric(*train, *test, names, sklearn_seed(generators[name]))
+    report(f"DCI: encoding {settings.dci_num_train} + {settings.dci_num_test} images and fitting "
+           f"{settings.dci_model.replace('_', ' ')} classifiers")
+    train = sampler.sample(space, settings.dci_num_train, generators["dci"])
+    test = sampler.sample(space, settings.dci_num_test, generators["dci"])
+    results["dci"] = dci(*train, *test, names, sklearn_seed(generators["dci"]), settings.dci_model, settings.dci_jobs)
+
+    report(f"SAP: encoding {settings.sap_num_train} + {settings.sap_num_test} images and fitting classifiers")
+    train = sampler.sample(space, settings.sap_num_train, generators["sap"])
+    test = sampler.sample(space, settings.sap_num_test, generators["sap"])
+    results["sap"] = sap(*train, *test, names, sklearn_seed(generators["sap"]))
 
     report(f"FactorVAE score: {settings.factor_vae_num_train} + {settings.factor_vae_num_eval} votes of "
            f"{settings.factor_vae_batch_size} images")

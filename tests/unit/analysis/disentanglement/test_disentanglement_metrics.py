@@ -8,11 +8,20 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
+from joblib import parallel_config
+from sklearn.ensemble import GradientBoostingClassifier
 from sklearn.metrics import mutual_info_score
 from torch import Tensor
 
 from vae_lightning.analysis.disentanglement import FactorMetricSettings, factor_metrics
-from vae_lightning.analysis.disentanglement.dci import completeness_per_factor, dimension_labels, weighted_scores
+from vae_lightning.analysis.disentanglement.ceilings import TrueFactorCodes, true_factor_ceilings
+from vae_lightning.analysis.disentanglement.dci import (
+    completeness_per_factor,
+    dci,
+    dimension_labels,
+    importance_matrix,
+    weighted_scores,
+)
 from vae_lightning.analysis.disentanglement.information import discrete_entropy, normalised_entropy
 from vae_lightning.analysis.disentanglement.intervention_scores import (
     batches_with_fixed_factor,
@@ -30,7 +39,8 @@ NAMES = ("shape", "scale", "x", "y")
 SMALL = FactorMetricSettings(mig_num_train=2000, dci_num_train=2000, dci_num_test=1000, sap_num_train=2000,
                              sap_num_test=1000, factor_vae_num_train=300, factor_vae_num_eval=200,
                              factor_vae_num_variance_estimate=2000, beta_vae_num_train=300, beta_vae_num_eval=200,
-                             encode_batch_size=500, encode_whole_grid=False)  # the noise code is not deterministic
+                             encode_batch_size=500, encode_whole_grid=False,  # the noise code is not deterministic
+                             dci_model="random_forest")  # seconds, not minutes; gradient boosting is tested below
 # Each factor's values standardised to mean 0 and std 1 under uniform sampling, the scale of a VAE's μ.
 STANDARDISE = [((torch.arange(s) - (s - 1) / 2) / torch.arange(s).float().std(unbiased=False)) for s in SIZES]
 # Every code dimension an equal-magnitude mix of all four factors: the most entangled rotation.
@@ -246,6 +256,42 @@ def test_code_missing_a_factor_scores_zero_on_that_factor_only(scores):
     assert result["factor_vae_score"]["eval_accuracy"] == pytest.approx(0.75, abs=0.08)
 
 
+def _two_factor_codes(n: int, seed: int, angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Two factors of 3 and 4 values, standardised and rotated by `angle` (0: the factors themselves)."""
+    rng = np.random.default_rng(seed)
+    factors = np.stack([rng.integers(3, size=n), rng.integers(4, size=n)], axis=1)
+    standardised = (factors - factors.mean(0)) / factors.std(0)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return standardised @ rotation.T, factors
+
+
+def test_gradient_boosting_dci_is_disentanglement_libs_classifier_in_any_number_of_processes():
+    train, test = _two_factor_codes(120, 0, 0.3), _two_factor_codes(40, 1, 0.3)
+    with parallel_config(backend="threading"):  # two workers without the cost of starting processes
+        importance, train_accuracy, _ = importance_matrix(*train, *test, seed=7, model="gradient_boosting", n_jobs=2)
+    for k in range(2):
+        reference = GradientBoostingClassifier(random_state=7 + k).fit(train[0], train[1][:, k])
+        np.testing.assert_allclose(importance[:, k], reference.feature_importances_)
+        assert train_accuracy[k] == reference.score(train[0], train[1][:, k])
+
+
+def test_gradient_boosting_dci_is_near_one_for_the_true_factors_and_near_zero_at_45_degrees():
+    perfect = dci(*_two_factor_codes(200, 0, 0.0), *_two_factor_codes(50, 1, 0.0), NAMES[:2], seed=0)
+    mixed = dci(*_two_factor_codes(200, 0, np.pi / 4), *_two_factor_codes(50, 1, np.pi / 4), NAMES[:2], seed=0)
+    assert perfect["disentanglement"] > 0.95 and perfect["completeness"] > 0.95
+    assert mixed["disentanglement"] < 0.2 and mixed["completeness"] < 0.2
+    assert "GradientBoostingClassifier" in perfect["regressor"]
+
+
+def test_the_ceiling_is_the_metrics_of_the_true_factor_values():
+    space = GridFactors().factor_space
+    values = TrueFactorCodes(space).images_for_factors(torch.tensor([[2, 5, 0, 7]]))
+    assert values.tolist() == [[2.0, 5.0, 0.0, 7.0]]
+    ceiling = true_factor_ceilings(space, SMALL, seed=0)
+    assert ceiling["dci"]["disentanglement"] == pytest.approx(1.0, abs=1e-6)
+    assert ceiling["mig"]["score"] == pytest.approx(1.0, abs=0.01) and ceiling["factor_vae_score"]["score"] == 1.0
+
+
 # The result dict: reproducible, sized as asked, JSON-ready.
 
 def test_same_seed_gives_identical_results_and_another_seed_differs(scores):
@@ -313,7 +359,8 @@ def test_factor_vae_prunes_dimensions_whose_std_is_below_five_hundredths():
 # Errors.
 
 @pytest.mark.parametrize("setting, value", [("mig_num_train", 0), ("dci_num_test", -5), ("factor_vae_batch_size", 1),
-                                            ("mig_num_bins", 1), ("encode_batch_size", 0), ("sap_num_train", 2.5)])
+                                            ("mig_num_bins", 1), ("encode_batch_size", 0), ("sap_num_train", 2.5),
+                                            ("dci_model", "xgboost"), ("dci_jobs", 0)])
 def test_bad_settings_raise_config_error_naming_the_setting(setting, value):
     with pytest.raises(ConfigError, match=setting):
         FactorMetricSettings(**{setting: value})
