@@ -40,7 +40,7 @@ class DCGAN(GenerativeModel):
         "fake_probability": "D(G(z)): its mean probability that a generated image is real",
     }
 
-    def __init__(self, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 100, width: int = 64) -> None:
+    def __init__(self, image_shape: Sequence[int] = (1, 28, 28), latent_dim: int = 100, width: int = 32) -> None:
         require(latent_dim >= 1, "model.latent_dim", latent_dim, "the noise vector needs at least 1 dimension")
         require(width >= 1, "model.width", width, "the widths double from it; it must be ≥ 1 (the paper: 128)")
         super().__init__()

@@ -21,7 +21,7 @@ MIN_PROBABILITY = 1e-12
 
 def linear_betas(timesteps: int) -> Tensor:
     """β_1 … β_T (float64, index 0 holds 0): Ho et al.'s endpoints scaled by 1000/T (Nichol & Dhariwal 2021), so
-    any T ends at about the same ᾱ_T ≈ 4e-5, pure noise, rather than T = 100 stopping at ᾱ_T ≈ 0.37."""
+    T = 100 ends in pure noise (ᾱ_T = 2.0e-5; 4.0e-5 at T = 1000) rather than at ᾱ_T ≈ 0.37 unscaled."""
     scale = REFERENCE_STEPS / timesteps
     betas = torch.linspace(BETA_START * scale, BETA_END * scale, timesteps, dtype=torch.float64)
     return torch.cat([torch.zeros(1, dtype=torch.float64), betas])
@@ -37,9 +37,16 @@ class NoiseSchedule(nn.Module):
         alpha_bar = torch.cumprod(1 - betas, dim=0)
         previous = torch.cat([torch.ones(1, dtype=torch.float64), alpha_bar[:-1]])
         # β̃_t = β_t (1 − ᾱ_{t−1}) / (1 − ᾱ_t), the variance of q(x_{t−1} | x_t, x_0); 0 at t = 1 (and t = 0).
-        posterior_variance = betas * (1 - previous) / (1 - alpha_bar).clamp(min=1e-20)
+        tables = {
+            "betas": betas, "alpha_bar": alpha_bar,
+            "posterior_variance": betas * (1 - previous) / (1 - alpha_bar).clamp(min=1e-20),
+            # μ̃_t(x_t, x_0) = a_t x_0 + b_t x_t (Ho et al. eq. 7), kept in float64 until stored: 1 − ᾱ_1 = β_1 is
+            # small, and its float32 rounding would bias the last step by 1e-4 of a pixel
+            "posterior_x0_coef": previous.sqrt() * betas / (1 - alpha_bar).clamp(min=1e-20),
+            "posterior_xt_coef": (1 - betas).sqrt() * (1 - previous) / (1 - alpha_bar).clamp(min=1e-20),
+        }
         self.timesteps = timesteps
-        for name, values in {"betas": betas, "alpha_bar": alpha_bar, "posterior_variance": posterior_variance}.items():
+        for name, values in tables.items():
             self.register_buffer(name, values.float(), persistent=False)
 
     def at(self, name: str, t: Tensor) -> Tensor:
@@ -61,9 +68,7 @@ def predict_x0(schedule: NoiseSchedule, x_t: Tensor, t: Tensor, eps: Tensor) -> 
 
 def posterior_mean(schedule: NoiseSchedule, x_t: Tensor, x0: Tensor, t: Tensor) -> Tensor:
     """μ̃_t(x_t, x_0), the mean of q(x_{t−1} | x_t, x_0) (Ho et al. eq. 7)."""
-    beta, alpha_bar = schedule.at("betas", t), schedule.at("alpha_bar", t)
-    previous = schedule.at("alpha_bar", t - 1)
-    return (previous.sqrt() * beta * x0 + (1 - beta).sqrt() * (1 - previous) * x_t) / (1 - alpha_bar)
+    return schedule.at("posterior_x0_coef", t) * x0 + schedule.at("posterior_xt_coef", t) * x_t
 
 
 def ancestral_step(schedule: NoiseSchedule, x_t: Tensor, t: Tensor, eps: Tensor, noise: Tensor) -> Tensor:
