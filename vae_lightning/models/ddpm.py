@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from vae_lightning.models import diffusion
+import vae_lightning.models.diffusion as diffusion
 from vae_lightning.models.contract import GenerativeModel, in_batches, require
 from vae_lightning.models.likelihoods import bits_per_dim
 from vae_lightning.models.nets.unet import UNet, derived_unet_channels

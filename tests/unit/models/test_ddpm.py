@@ -76,7 +76,7 @@ def test_ddim_with_eta_one_over_all_steps_draws_the_same_samples_as_ancestral_sa
 def test_samples_are_images_in_the_unit_range_and_repeat_with_the_seed():
     model = tiny().eval()
     samples = model.sample(3, torch.Generator().manual_seed(0))
-    assert samples.shape == (3, *SHAPE) and 0 <= samples.min() and samples.max() <= 1
+    assert samples.shape == (3, *SHAPE) and samples.min() >= 0 and samples.max() <= 1
     assert torch.equal(samples, model.sample(3, torch.Generator().manual_seed(0)))
     assert not torch.equal(samples, model.sample(3, torch.Generator().manual_seed(1)))
 
@@ -88,6 +88,8 @@ def test_samples_are_images_in_the_unit_range_and_repeat_with_the_seed():
     ({"eta": 1.5}, "model.eta=1.5 is not allowed"),
     ({"width": 12}, "model.width=12 is not allowed: a multiple of 8"),
     ({"channels": [8, 16, 16, 16, 16, 16]}, "does not fit 16×16 images"),
+    ({"channels": [8, 0]}, "does not fit 16×16 images"),
+    ({"channels": []}, "does not fit 16×16 images"),
 ])
 def test_each_bad_setting_is_refused_with_its_key(setting, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):

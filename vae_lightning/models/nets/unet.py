@@ -86,11 +86,13 @@ class UNet(nn.Module):
         super().__init__()
         image_channels, height, width = image_shape
         levels = len(channels)
-        if any(side % 2 ** (levels - 1) for side in (height, width)) or any(c % GROUPS for c in channels):
+        if (not levels or any(side % 2 ** (levels - 1) for side in (height, width))
+                or any(c < GROUPS or c % GROUPS for c in channels)):
             raise ConfigError(
                 f"model.channels={list(channels)} does not fit {height}×{width} images: each entry after the first "
-                f"halves the image, so both sides must be divisible by {2 ** (levels - 1)}, and every entry must be "
-                f"a multiple of {GROUPS} (the groups of its normalisation). Use fewer entries, or null to derive them."
+                f"halves the image, so both sides must be divisible by 2 ** (entries − 1), and every entry must be "
+                f"a positive multiple of {GROUPS} (the groups of its normalisation). Use fewer entries, or null to "
+                "derive them from model.width."
             )
         embedding_dim = 4 * channels[0]
         self.base_dim = channels[0]
