@@ -290,7 +290,7 @@ def collect_test_metrics(results: dict[str, float], per_dimension: dict[str, Ten
     """Lightning's `test/...` results as the objective's terms (`test`), and one list per per-dimension term
     (`test_kl_per_dim`, …), in dimension order."""
     return {
-        "units": "nats per image",
+        "units": "nats per image, unless a term's description names its own (term_descriptions)",
         "test": {key.removeprefix("test/"): value for key, value in results.items() if key.startswith("test/")},
         **{f"test_{name}": values.tolist() for name, values in per_dimension.items()},
     }

@@ -169,9 +169,26 @@ def test_the_configuration_table_names_every_key_each_option_sets():
             continue
         named = rows[group][1]
         for option in options:
-            keys = set(OmegaConf.load(CONF / group / f"{option}.yaml").keys()) - {"defaults", "_target_"}
+            keys = _option_keys(CONF / group / f"{option}.yaml", group) - {"defaults", "_target_"}
             missing += [f"{group}/{option}: {key}" for key in sorted(keys - named)]
     assert not missing
+
+
+def _option_keys(path: Path, group: str) -> set[str]:
+    """The keys an option sets: its own, or, for one in the global package (model=dcgan also sets the optimiser),
+    those under its group's node and every other setting as a dotted path (`optimizer.lr`)."""
+    config = OmegaConf.load(path)
+    if not path.read_text().startswith("# @package _global_"):
+        return set(config.keys())
+    settings = OmegaConf.to_container(config)
+    own = settings.pop(group, {})
+
+    def dotted(node: object, prefix: str) -> set[str]:
+        if not isinstance(node, dict):
+            return {prefix}
+        return set().union(*(dotted(value, f"{prefix}.{key}") for key, value in node.items()))
+
+    return set(own) | set().union(*(dotted(value, key) for key, value in settings.items()))
 
 
 def test_the_configuration_page_names_every_top_level_key_of_train_yaml():

@@ -93,3 +93,11 @@ def headline(settings: dict[str, Any]) -> list[str]:
     """A model's defining settings as short phrases (`32-d latent`, `β=4`), for one-line descriptions."""
     phrases = [f"{settings['latent_dim']}-d latent"] if "latent_dim" in settings else []
     return phrases + [f"{symbol}={settings[key]:g}" for key, symbol in SETTING_SYMBOLS.items() if key in settings]
+
+
+def in_batches(num_samples: int, batch_size: int, draw: Callable[[int], torch.Tensor]) -> torch.Tensor:
+    """`draw(k)` for consecutive batches of at most `batch_size` images, concatenated: many samples without holding
+    every intermediate activation of all of them at once (a sampler's output depends on the batch size only
+    through the order in which a generator's numbers are used)."""
+    sizes = [min(batch_size, num_samples - start) for start in range(0, num_samples, batch_size)]
+    return torch.cat([draw(size) for size in sizes or [0]])

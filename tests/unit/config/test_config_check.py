@@ -28,6 +28,10 @@ BAD_INPUTS = [
     ("optimizer=sgd optimizer.momentum=-1", "Invalid momentum value: -1"),
     ("scheduler=step scheduler.step_size=x", "scheduler.step_size='x' is not allowed"),
     ("model=iwae model.k=0", "model.k=0 is not allowed"),
+    ("model=ddpm model.timesteps=10", "model.timesteps=10 is not allowed"),
+    ("model=ddpm model.sampler=euler", "model.sampler='euler' is not allowed"),
+    ("model=dcgan model.width=0", "model.width=0 is not allowed"),
+    ("model=dcgan optimizer=sgd", "optimizer.betas is not an argument of torch.optim.SGD"),
     ("model=iwae model.beta=4", "model.beta"),
     ("model=vamp model.num_pseudo_inputs=0", "model.num_pseudo_inputs=0 is not allowed"),
     ("model=beta_tcvae +model.kl_schedule=linear_warmup",
@@ -90,6 +94,14 @@ def test_each_bad_value_is_refused_with_its_key_and_what_is_allowed(override, me
     ["model.likelihood=gaussian", "model.learn_sigma=true", "optimizer=adamw", "threads=1"],
     ["optimizer=sgd", "scheduler=cosine"], ["scheduler=step", "model=factor_vae"], ["model=iwae", "model.k=10"],
     ["callbacks.checkpoint.monitor=val/neg_elbo", 'analysis=["iwae.num_images=100","latent_map.tsne=true"]'],
+    ["model=dcgan", "model.latent_dim=16", "optimizer=adamw"], ["model=ddpm", "model.sampler=ancestral"],
 ])
 def test_valid_configs_pass(overrides):
     validate_train_config(compose_train(*overrides))
+
+
+def test_model_dcgan_brings_the_papers_adam_and_keeps_the_latest_epoch():
+    cfg = compose_train("model=dcgan")
+    assert (cfg.optimizer.lr, list(cfg.optimizer.betas)) == (2e-4, [0.5, 0.999])
+    assert cfg.callbacks.checkpoint.monitor is None  # a GAN's validation losses do not rank its samples
+    assert compose_train("model=dcgan", "optimizer.lr=1e-4").optimizer.lr == 1e-4  # the command line still wins

@@ -60,14 +60,20 @@ FIRST_CHANNELS = 32
 MAX_CHANNELS = 256
 
 
+def halvings(image_side: int, min_side: int) -> int:
+    """How often an image side can be halved exactly while the half stays at least `min_side`: 28 → 2 (7 × 7) and
+    64 → 4 (4 × 4) for `min_side` 4. The depth of every network here that works down to a small feature map."""
+    count = 0
+    while image_side % 2 == 0 and image_side // 2 >= min_side:
+        image_side //= 2
+        count += 1
+    return count
+
+
 def derived_channels(image_side: int) -> tuple[int, ...]:
     """One stride-2 layer per halving while the side stays even and at least MIN_BOTTLENECK_SIDE, doubling the width
     from FIRST_CHANNELS up to MAX_CHANNELS: 28 → (32, 64) with a 7×7 bottleneck, 64 → (32, 64, 128, 256) with 4×4."""
-    channels: list[int] = []
-    side = image_side
-    while side % 2 == 0 and side // 2 >= MIN_BOTTLENECK_SIDE:
-        channels.append(min(FIRST_CHANNELS * 2 ** len(channels), MAX_CHANNELS))
-        side //= 2
+    channels = [min(FIRST_CHANNELS * 2**i, MAX_CHANNELS) for i in range(halvings(image_side, MIN_BOTTLENECK_SIDE))]
     if not channels:
         raise ConfigError(
             f"An image side of {image_side} pixels cannot be halved even once while keeping a bottleneck of at "
