@@ -125,3 +125,15 @@ def test_eval_rate_reports_both_precisions_against_the_matmul_rate_and_the_bound
     for term in ("neg_log_likelihood", "neg_elbo"):
         assert re.search(rf"bfloat16 minus float32, {term}: [-+][0-9.]+ ± [0-9.]+ nats/image", report)
     assert re.search(r"within the analysis's tolerance of 0.05 nats: (True|False)", report)
+
+
+def test_fid_rate_reports_the_extraction_rate_and_the_fid_time(tiny_data_root, tmp_path):
+    report = run_benchmark("fid_rate.py", f"--data-root={tiny_data_root}", "--data=fashion", "--num-images=32",
+                           "--bootstrap=5", "--batch-size=16", "--matmul-size=256", cwd=tmp_path)
+    figure(r"feature extraction: " + NUMBER + " images/s", report)
+    figure(r"= " + NUMBER + "% of the float32 matmul rate measured now", report)
+    figure(r"FID: " + NUMBER + " s once; with its bootstrap \\(5 resamples\\) " + NUMBER, report)
+    figure(r"precision and recall \(k = 3\): " + NUMBER + " s", report)
+    figure(r"FID on 32 samples, both feature sets and the bootstrap included: " + NUMBER + " s", report)
+    assert re.search(r"sanity: FID\(train, test\) = [0-9.]+ ± [0-9.]+ \(bootstrap std\), precision [0-9.]+, recall",
+                     report)
