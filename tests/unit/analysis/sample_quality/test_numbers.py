@@ -6,12 +6,12 @@ from omegaconf import OmegaConf
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
+from tests.extending_example import BarsDataModule
+from vae_lightning.analysis.metrics import seeded_subset
 from vae_lightning.analysis.sample_quality.numbers import can_sample, measure_samples
 from vae_lightning.analysis.sample_quality.summary import render_sample_summary, sample_quality_lines
-from vae_lightning.analysis.metrics import seeded_subset
 from vae_lightning.errors import ConfigError
 from vae_lightning.models.contract import GenerativeModel
-from tests.extending_example import BarsDataModule
 
 
 class ImageBank(GenerativeModel):
