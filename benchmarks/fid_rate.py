@@ -25,10 +25,18 @@ from vae_lightning.analysis.sample_quality.manifold import precision_recall
 from vae_lightning.analysis.sample_quality.numbers import load_feature_network, source_splits
 
 
-def timed(function):
-    started = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - started
+class Clock:
+    """Wall seconds, and this process's CPU seconds: on a machine shared with other work the wall time stretches,
+    while CPU seconds divided by the thread count stay what the wall time would be with the cores to ourselves."""
+
+    def __init__(self) -> None:
+        self.cpu_seconds = 0.0
+
+    def __call__(self, function):
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = function()
+        self.cpu_seconds += time.process_time() - cpu_started
+        return result, time.perf_counter() - started
 
 
 def main() -> None:
@@ -56,13 +64,14 @@ def main() -> None:
     extract(cached.network, samples[: args.batch_size], args.batch_size)  # warm-up: first-call kernel setup
     with FlopCounterMode(display=False) as counter:
         extract(cached.network, reference[:1], 1)
-    (sample_features, _), sample_s = timed(lambda: extract(cached.network, samples, args.batch_size))
-    (reference_features, _), reference_s = timed(lambda: extract(cached.network, reference, args.batch_size))
+    fid_clock, manifold_clock = Clock(), Clock()
+    (sample_features, _), sample_s = fid_clock(lambda: extract(cached.network, samples, args.batch_size))
+    (reference_features, _), reference_s = fid_clock(lambda: extract(cached.network, reference, args.batch_size))
     features_s = sample_s + reference_s
-    value, fid_s = timed(lambda: fid(sample_features, reference_features))
-    estimate, bootstrap_s = timed(lambda: fid_with_bootstrap(sample_features, reference_features, args.bootstrap,
-                                                             torch.Generator().manual_seed(0)))
-    manifold, manifold_s = timed(lambda: precision_recall(sample_features, reference_features, args.k))
+    value, fid_s = Clock()(lambda: fid(sample_features, reference_features))
+    estimate, bootstrap_s = fid_clock(lambda: fid_with_bootstrap(sample_features, reference_features, args.bootstrap,
+                                                                 torch.Generator().manual_seed(0)))
+    manifold, manifold_s = manifold_clock(lambda: precision_recall(sample_features, reference_features, args.k))
     ceiling = matmul_gflops(torch.float32, args.matmul_size)
 
     rate = counter.get_total_flops() * count / features_s / 1e9
@@ -71,9 +80,12 @@ def main() -> None:
           f"({ceiling:.1f} GFLOP/s)")
     print(f"FID: {fid_s:.3f} s once; with its bootstrap ({args.bootstrap} resamples) {bootstrap_s:.2f} s")
     print(f"precision and recall (k = {args.k}): {manifold_s:.2f} s")
-    total = features_s + bootstrap_s
+    total, threads = features_s + bootstrap_s, torch.get_num_threads()
     print(f"FID on {len(samples)} samples, both feature sets and the bootstrap included: {total:.1f} s "
           f"(the target is 30 s for 10,000 on 2 cores); with precision and recall {total + manifold_s:.1f} s")
+    print(f"the same in CPU seconds of this process: {fid_clock.cpu_seconds:.1f} s; with precision and recall "
+          f"{fid_clock.cpu_seconds + manifold_clock.cpu_seconds:.1f} s ({threads} threads: at least "
+          f"{fid_clock.cpu_seconds / threads:.1f} s of wall time with the cores to ourselves)")
     print(f"sanity: FID(train, test) = {value:.3f} ± {estimate.bootstrap_std:.3f} (bootstrap std), "
           f"precision {manifold.precision:.3f}, recall {manifold.recall:.3f}")
 

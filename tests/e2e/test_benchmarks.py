@@ -135,5 +135,6 @@ def test_fid_rate_reports_the_extraction_rate_and_the_fid_time(tiny_data_root, t
     figure(r"FID: " + NUMBER + " s once; with its bootstrap \\(5 resamples\\) " + NUMBER, report)
     figure(r"precision and recall \(k = 3\): " + NUMBER + " s", report)
     figure(r"FID on 32 samples, both feature sets and the bootstrap included: " + NUMBER + " s", report)
+    figure(r"the same in CPU seconds of this process: " + NUMBER + " s", report)
     assert re.search(r"sanity: FID\(train, test\) = [0-9.]+ ± [0-9.]+ \(bootstrap std\), precision [0-9.]+, recall",
                      report)
