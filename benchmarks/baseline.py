@@ -21,10 +21,11 @@ from vae_lightning.models import BetaVAE
 
 
 def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0,
-                     limit_train_samples: int | None = None) -> MNISTFamilyDataModule:
-    """FashionMNIST found under `root` (never downloaded), set up; a fresh one restarts the seeded batch order.
-    `limit_train_samples` keeps the first that many images of the (seeded) training split; None keeps all."""
-    datamodule = MNISTFamilyDataModule("fashion", root=root, batch_size=batch_size, loader=loader, download=False,
+                     limit_train_samples: int | None = None, name: str = "fashion") -> MNISTFamilyDataModule:
+    """FashionMNIST (or MNIST, `name`) found under `root` (never downloaded), set up; a fresh one restarts the seeded
+    batch order. `limit_train_samples` keeps the first that many images of the (seeded) training split; None keeps
+    all."""
+    datamodule = MNISTFamilyDataModule(name, root=root, batch_size=batch_size, loader=loader, download=False,
                                        seed=seed, limit_train_samples=limit_train_samples)
     datamodule.prepare_data()
     datamodule.setup("fit")

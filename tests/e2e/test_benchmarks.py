@@ -163,3 +163,16 @@ def test_reproduce_prints_a_row_over_seeds_beside_its_published_figure_and_reuse
     assert len(list((tmp_path / "reproduce").glob("*/seed-*/metrics.json"))) == 2
     again = run_benchmark("reproduce.py", *options, cwd=tmp_path)
     assert again.splitlines()[-3:] == report.splitlines()[-3:]  # finished runs and their evaluations are reused
+
+
+def test_fid_rate_reports_the_extraction_rate_and_the_fid_time(tiny_data_root, tmp_path):
+    report = run_benchmark("fid_rate.py", f"--data-root={tiny_data_root}", "--data=fashion", "--num-images=32",
+                           "--bootstrap=5", "--batch-size=16", "--matmul-size=256", cwd=tmp_path)
+    figure(r"feature extraction: " + NUMBER + " images/s", report)
+    figure(r"= " + NUMBER + "% of the float32 matmul rate measured now", report)
+    figure(r"FID: " + NUMBER + " s once; with its bootstrap \\(5 resamples\\) " + NUMBER, report)
+    figure(r"precision and recall \(k = 3\): " + NUMBER + " s", report)
+    figure(r"FID on 32 samples, both feature sets and the bootstrap included: " + NUMBER + " s", report)
+    figure(r"the same in CPU seconds of this process: " + NUMBER + " s", report)
+    assert re.search(r"sanity: FID\(train, test\) = [0-9.]+ ± [0-9.]+ \(bootstrap std\), precision [0-9.]+, recall",
+                     report)

@@ -64,7 +64,7 @@ def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
         assert f"{stage}/kl_per_dim" in images  # one bar chart, not a scalar card per dimension
     assert not [tag for tag in scalars if "kl_per_dim" in tag]
     assert {"train/loss_epoch", "train/neg_elbo_epoch", "train/lr-Adam"} <= scalars and "epoch" not in scalars
-    assert images == {"images/reconstructions", "images/prior_samples", "images/latent_traversal",
+    assert images == {"images/reconstructions", "images/samples", "images/latent_traversal",
                       "val/kl_per_dim", "test/kl_per_dim"}
     # One traversal panel per validation epoch, drawn for a card (its labels enlarged as the picture is reduced):
     # the input over 3 rows × 5 columns of 28×28 images, each cell still larger than its pixels.

@@ -19,7 +19,7 @@ LAYERS = [
     {"analysis"},
     {"callbacks", "reporting"},
     {"cli"},
-    {"train", "analyze", "report"},
+    {"train", "analyze", "report", "features"},
 ]
 
 

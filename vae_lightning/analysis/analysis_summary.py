@@ -4,6 +4,7 @@
 from pathlib import Path
 from typing import Any
 
+from vae_lightning.analysis.sample_quality.summary import render_sample_summary, sample_quality_lines
 from vae_lightning.models.contract import headline
 
 # Terms of every model's objective that the table below shows in its own rows.
@@ -12,6 +13,8 @@ ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl", "kl_per_dim", "bits_per_dim")
 
 def render_analysis_summary(metrics: dict[str, Any]) -> str:
     """A short Markdown report; every line names the split and sample size behind its number."""
+    if "objective" not in metrics:  # a model without an encoder: its samples only
+        return render_sample_summary(metrics)
     elbo, iwae, units = metrics["objective"], metrics["iwae"], metrics["active_units"]
     linear, knn = metrics["linear_probe"], metrics["knn_probe"]
     likelihood = metrics["likelihood"]
@@ -60,6 +63,7 @@ def render_analysis_summary(metrics: dict[str, Any]) -> str:
               if name not in ELBO_TERMS and isinstance(elbo.get(name), float)]
     lines += _factor_lines(metrics.get("factor_metrics"))
     lines += _convergence_lines(metrics["iwae_convergence"])
+    lines += sample_quality_lines(metrics.get("sample_quality"))
     lines += [
         "",
         "## Dimensions, most informative first",

@@ -17,7 +17,9 @@ from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
 from vae_lightning.analysis.metrics import compute_metrics, encode_splits
 from vae_lightning.analysis.panels import draw_panels
+from vae_lightning.analysis.plots import Publisher
 from vae_lightning.analysis.progress import PhaseClock
+from vae_lightning.analysis.sample_quality.numbers import can_sample, measure_samples, publish_samples
 from vae_lightning.analysis.settings_check import ANALYZE_RANGES, check_ranges
 from vae_lightning.atomic_files import write_json_atomic
 from vae_lightning.config.messages import expected_type
@@ -25,6 +27,7 @@ from vae_lightning.config.schema import AnalyzeSettings
 from vae_lightning.engine.checkpoint_schema import import_path
 from vae_lightning.engine.precision import PrecisionChoice, autocast, choose_evaluation_precision
 from vae_lightning.errors import ConfigError
+from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.vae import VAE
 from vae_lightning.runs.checkpoint_files import file_digest
 from vae_lightning.runs.disk_errors import refuse_unwritable, storage_errors
@@ -37,11 +40,11 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
     target, model, datamodule = open_run(
         cfg.run, cfg.device, cfg.checkpoint, cfg.trusted_packages, root=cfg.data.root, cache_dir=cfg.data.cache_dir,
         eval_batch_size=cfg.data.eval_batch_size, download=False)
-    if not isinstance(model, VAE):
+    if not isinstance(model, VAE) and not can_sample(model):
         raise ConfigError(
-            f"{target.checkpoint_path} holds a {type(model).__name__}, which has no encoder: `analyze` studies the "
-            "latent space of a VAE (a subclass of vae_lightning.models.VAE). Its samples are in the run's "
-            "TensorBoard (images/samples)."
+            f"{target.checkpoint_path} holds a {type(model).__name__}, which has no encoder and cannot draw samples "
+            "(no `sample(n, generator)` method): `analyze` studies the latent space of a VAE (a subclass of "
+            "vae_lightning.models.VAE) and the samples of any model that draws them, so there is nothing to analyse."
         )
     for folder in (target.output_dir, target.tensorboard_dir):
         refuse_unwritable(folder, "The analysis", "Make the run writable (chmod -R u+w <run>), or analyse a copy: "
@@ -53,7 +56,11 @@ def analyze(cfg: DictConfig) -> tuple[Path, dict[str, Any]]:
               f"results go to {target.output_dir}")
         clock = PhaseClock()
         with autocast(precision, model.device):
-            metrics = _numbers(cfg, model, datamodule, target, precision, clock)
+            if isinstance(model, VAE):
+                metrics = _numbers(cfg, model, datamodule, target, precision, clock)
+            else:
+                print(f"{type(model).__name__} has no encoder: its samples are measured, its latent space is not.")
+                metrics = _sample_numbers(cfg, model, datamodule, target, precision, clock)
         write_json_atomic(target.output_dir / "metrics.json", metrics)
         # timings apart: metrics.json is a function of the seed, timings are not
         write_json_atomic(target.output_dir / "timings.json", {"seconds": clock.seconds})
@@ -78,8 +85,28 @@ def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, targe
     }
     if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
         metrics["factor_metrics"] = factors
+    with clock("sample quality", f"{cfg.sample_quality.num_samples:,} samples against the test split"):
+        metrics["sample_quality"] = measure_samples(model, datamodule, cfg.sample_quality, cfg.seed)[0]
     with clock("figures"), SummaryWriter(str(target.tensorboard_dir)) as writer:
         metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
+        writer.add_text("analysis/summary", render_analysis_summary(metrics))
+    return metrics
+
+
+def _sample_numbers(cfg: DictConfig, model: GenerativeModel, datamodule: LightningDataModule, target: AnalysisTarget,
+                    precision: PrecisionChoice, clock: PhaseClock) -> dict[str, Any]:
+    """What `analyze` measures of a model without an encoder (a GAN, a diffusion model): its samples only."""
+    metrics = {
+        "checkpoint": str(target.checkpoint_path), "checkpoint_sha256": file_digest(target.checkpoint_path),
+        "dataset": datamodule.hparams.name, "seed": cfg.seed, "settings": dict(model.hparams),
+        "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
+        "term_descriptions": dict(model.term_descriptions),
+    }
+    with clock("sample quality", f"{cfg.sample_quality.num_samples:,} samples against the test split"):
+        metrics["sample_quality"], samples = measure_samples(model, datamodule, cfg.sample_quality, cfg.seed)
+    with clock("figures"), SummaryWriter(str(target.tensorboard_dir)) as writer:
+        if samples is not None:
+            publish_samples(samples, Publisher(target.output_dir, writer, "analysis"))
         writer.add_text("analysis/summary", render_analysis_summary(metrics))
     return metrics
 

@@ -15,6 +15,10 @@ from vae_lightning.errors import ConfigError
 from vae_lightning.models.contract import GenerativeModel
 from vae_lightning.models.vae import VAE
 
+# Every model's samples under one tag, so TensorBoard's image card shows the runs of a VAE, a GAN and a diffusion
+# model side by side.
+SAMPLES_TAG = "images/samples"
+
 
 class LatentPanels(L.Callback):
     """Logs reconstructions, prior samples and a latent traversal of the most active dimensions (for a model
@@ -72,7 +76,7 @@ class LatentPanels(L.Callback):
         if not loggers or not trainer.is_global_zero:
             return
         if not isinstance(model, VAE):  # a model without an encoder (a GAN, a diffusion model): its samples only
-            panels = {"images/samples": self.samples_panel(model)} if hasattr(model, "sample") else {}
+            panels = {SAMPLES_TAG: self.samples_panel(model)} if hasattr(model, "sample") else {}
             self._log(loggers, panels, trainer.global_step)
             return
         kl_per_dim = kl_per_dim.cpu()
@@ -118,7 +122,7 @@ class LatentPanels(L.Callback):
         per_row = samples.shape[1] if model.conditional else max(1, int(len(prior_z) ** 0.5))
         panels = {
             "images/reconstructions": display_grid(torch.cat([images, reconstructions]), nrow=len(images), scale=scale),
-            "images/prior_samples": display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
+            SAMPLES_TAG: display_grid(samples.flatten(0, 1), nrow=per_row, scale=scale),
             "images/latent_traversal": card_image(traversal_grid(
                 traversal, dims, kl_per_dim, torch.ones(len(kl_per_dim), dtype=torch.bool), offsets,
                 f"Epoch {epoch + 1}: one dimension per row around a validation image's μ (validation KL, nats)",

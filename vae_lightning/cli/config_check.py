@@ -21,6 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from vae_lightning.analysis.job import check_analysis_overrides
+from vae_lightning.analysis.sample_quality.numbers import can_sample
 from vae_lightning.config.class_schema import class_schema
 from vae_lightning.config.messages import REFUSED_SETTING, refused_setting
 from vae_lightning.config.schema import train_schema
@@ -135,10 +136,11 @@ def check_run_settings(cfg: DictConfig) -> None:
             f"seed={cfg.seed} is not allowed: numpy and Lightning take seeds from {SEED_RANGE[0]} to {SEED_RANGE[1]} "
             "(an unsigned 32-bit integer). Pick a seed in that range, e.g. seed=0."
         )
-    if cfg.analyze and not issubclass(model_class(cfg.model), VAE):
+    if cfg.analyze and not issubclass(model_class(cfg.model), VAE) and not can_sample(model_class(cfg.model)):
         raise ConfigError(
-            f"analyze=true analyses a VAE's latent space, and model {cfg.model._target_} has no encoder (it is not a "
-            "subclass of vae_lightning.models.VAE). Drop analyze=true; the model's samples are in TensorBoard."
+            f"analyze=true analyses a VAE's latent space or a model's samples, and model {cfg.model._target_} has no "
+            "encoder (it is not a subclass of vae_lightning.models.VAE) and cannot draw samples (no `sample` "
+            "method). Drop analyze=true."
         )
     check_analysis_overrides(cfg.analysis)
 

@@ -159,6 +159,16 @@ class FactorMetricsSettings:
 
 
 @dataclass
+class SampleQualitySettings:
+    compute: bool | str = MISSING  # auto | true | false
+    num_samples: int = MISSING
+    batch_size: int = MISSING
+    bootstrap_resamples: int = MISSING
+    knn_k: int = MISSING
+    cache_dir: str | None = MISSING
+
+
+@dataclass
 class LatentMapSettings:
     tsne: bool = MISSING
     tsne_max_points: int = MISSING
@@ -179,6 +189,19 @@ class AnalyzeSettings(RestoreSettings):
     reconstructions: ReconstructionSettings = field(default_factory=ReconstructionSettings)
     factor_metrics: FactorMetricsSettings = field(default_factory=FactorMetricsSettings)
     latent_map: LatentMapSettings = field(default_factory=LatentMapSettings)
+    sample_quality: SampleQualitySettings = field(default_factory=SampleQualitySettings)
+
+
+@dataclass
+class FeaturesSettings:
+    """conf/features.yaml."""
+
+    data: Any = MISSING
+    seed: int = MISSING
+    cache_dir: str | None = MISSING
+    retrain: bool = MISSING
+    device: str = MISSING  # auto | cpu | cuda
+    threads: int | None = MISSING
 
 
 @dataclass
@@ -232,3 +255,4 @@ store = ConfigStore.instance()
 store.store(name="train_schema", node=train_schema())
 store.store(name="analyze_schema", node=AnalyzeSettings)
 store.store(name="report_schema", node=ReportSettings)
+store.store(name="features_schema", node=FeaturesSettings)

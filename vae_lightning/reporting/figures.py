@@ -1,5 +1,5 @@
-"""Plots of the sweep's numbers against its axis (β, or any `report.axis`): the rate–distortion curve and one panel
-per metric.
+"""Plots of the sweep's numbers against its axis (β, or any `report.axis`): the rate–distortion curve beside FID, and
+one panel per metric.
 
 Each point is the mean over an axis value's finished seeds, with the seeds' standard deviation as error bars; each
 setting (the other swept values, e.g. data.labeled_fraction) is its own line.
@@ -24,19 +24,26 @@ PANELS = {
     "active_units": "active units",
     "linear_probe": "linear probe accuracy",
     **{column: label for column, (_, _, label) in HEADLINES.items()},
+    "fid": "FID on the data's feature network",
+    "precision": "precision (k-NN manifolds)",
+    "recall": "recall (k-NN manifolds)",
     "monotonicity": "traversal monotonicity (active dims)",
     "step_change": "traversal step change (active dims)",
 }
 
 # Panels whose values are counts, drawn with whole-number ticks.
 COUNTS = ("active_units",)
+# Panels drawn only when some run has a value: disentanglement needs known factors, sample quality an analysis that
+# measured it.
+OPTIONAL_PANELS = (*HEADLINES, "fid", "precision", "recall")
 
 
 def rate_distortion(rows: list[dict[str, Any]], axis: SweepAxis) -> Figure:
     """KL (x) against reconstruction (y), one point per axis value, labelled `β = 4`: where each sits on the
-    trade-off."""
-    figure = Figure(figsize=(6.5, 5))
-    ax = figure.subplots()
+    trade-off; beside it FID against the axis, the price of that trade in samples (higher β, blurrier samples)."""
+    figure = Figure(figsize=(13, 5), layout="constrained")
+    ax, fid_ax = figure.subplots(1, 2)
+    _fid_panel(fid_ax, rows, axis)
     for setting in settings(rows):
         kl, recon = by_axis(rows, "kl", setting), by_axis(rows, "recon", setting)
         points = [point for point in kl if point in recon]
@@ -66,7 +73,7 @@ def metrics_vs_axis(rows: list[dict[str, Any]], axis: SweepAxis, model_terms: di
     analysis, or no active dimension to measure smoothness on). The axis is log₂ when every value is positive (β and
     γ sweeps are geometric), else linear, so that a sweep from 0 (γ = 0 is the plain VAE) keeps its first point."""
     panels = {column: label for column, label in {**PANELS, **model_terms}.items()
-              if column not in HEADLINES or by_axis(rows, column)}
+              if column not in OPTIONAL_PANELS or by_axis(rows, column)}
     log_scale = all(row["axis_value"] > 0 for row in rows if row["axis_value"] is not None)
     panel_rows = -(-len(panels) // columns)
     figure = Figure(figsize=(4 * columns, 3.5 * panel_rows + 0.5), layout="constrained")
@@ -87,6 +94,24 @@ def metrics_vs_axis(rows: list[dict[str, Any]], axis: SweepAxis, model_terms: di
     _one_legend_for_all_panels(figure, axes[: len(panels)], rows, columns)
     figure.suptitle(f"Test metrics against {axis.label}: mean over seeds ± std")
     return figure
+
+
+def _fid_panel(ax: Axes, rows: list[dict[str, Any]], axis: SweepAxis) -> None:
+    """FID against the axis; the error bar is the seeds' standard deviation, or for a single seed the run's own
+    bootstrap standard deviation, so a one-seed sweep still shows how far apart two points must be."""
+    for setting in settings(rows):
+        fid, bootstrap = by_axis(rows, "fid", setting), by_axis(rows, "fid_bootstrap_std", setting)
+        _errorbar_panel(ax, {point: spread if spread.count > 1 else spread._replace(std=bootstrap[point].mean)
+                             for point, spread in fid.items()}, setting)
+    if not by_axis(rows, "fid"):
+        ax.text(0.5, 0.5, "no FID: analyses without sample quality", ha="center", va="center",
+                transform=ax.transAxes)
+    elif all(row["axis_value"] > 0 for row in rows if row["axis_value"] is not None):
+        ax.set_xscale("log", base=2)
+    _legend_if_settings(ax, rows)
+    ax.set_xlabel(axis.label)
+    ax.set_ylabel(PANELS["fid"])
+    ax.set_title(f"FID against {axis.label}: mean over seeds ± std (one seed: ± bootstrap std)")
 
 
 def _errorbar_panel(ax: Axes, spreads: dict[float, Spread], setting: str) -> None:

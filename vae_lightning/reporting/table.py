@@ -15,6 +15,8 @@ from vae_lightning.reporting.collect import Run, Sweep
 
 # Disentanglement against known factors (data=dsprites), from each run's analysis.
 FACTOR_COLUMNS = tuple(HEADLINES)
+# Sample quality on the data's feature network (analysis/sample_quality), from each run's analysis.
+SAMPLE_COLUMNS = ("fid", "fid_bootstrap_std", "precision", "recall")
 
 COLUMNS = (
     "setting",
@@ -28,6 +30,7 @@ COLUMNS = (
     "active_units",
     "linear_probe",
     *FACTOR_COLUMNS,
+    *SAMPLE_COLUMNS,
     "monotonicity",
     "step_change",
     "fit_seconds",
@@ -53,12 +56,16 @@ MARKDOWN = {
     "sap": ("SAP", ".3f"),
     "factor_vae_score": ("FactorVAE score", ".3f"),
     "beta_vae_score": ("β-VAE score", ".3f"),
+    "fid": ("FID", ".2f"),
+    "fid_bootstrap_std": ("FID ± (bootstrap)", ".2f"),
+    "precision": ("precision", ".3f"),
+    "recall": ("recall", ".3f"),
     "monotonicity": ("monotonicity", ".3f"),
     "step_change": ("step change", ".4f"),
     "fit_seconds": ("fit s", ".1f"),
     "run_dir": ("run dir", ""),
 }
-OPTIONAL_COLUMNS = ("setting", *FACTOR_COLUMNS)
+OPTIONAL_COLUMNS = ("setting", *FACTOR_COLUMNS, *SAMPLE_COLUMNS)
 # The objective terms every model reports, in columns of their own; any other term of a model's objective (a
 # classifier's accuracy, β-TCVAE's total correlation) gets a column after the probes, named as the model logs it.
 ELBO_TERMS = ("loss", "neg_elbo", "recon", "kl")
@@ -114,6 +121,7 @@ def run_row(run: Run, sweep_root: Path, extra_terms: Sequence[str] = ()) -> dict
         "active_units": analysis.get("active_units", {}).get("count"),
         "linear_probe": analysis.get("linear_probe", {}).get("accuracy"),
         **{column: headline(analysis.get("factor_metrics"), column) for column in FACTOR_COLUMNS},
+        **{column: analysis.get("sample_quality", {}).get(column) for column in SAMPLE_COLUMNS},
         "monotonicity": monotonicity,
         "step_change": step_change,
         "fit_seconds": (run.metrics or {}).get("fit_seconds"),

@@ -19,11 +19,12 @@ from vae_lightning.reporting.table import markdown_table, table_rows, write_csv
 
 CONF_DIR = Path(__file__).resolve().parents[3] / "conf"
 GAMMA = SweepAxis("model.gamma")
-# The first lines of a β sweep's runs.csv, runs.md and by_beta.csv as the report wrote them before report.axis existed.
+# The first lines of a β sweep's runs.csv, runs.md and by_beta.csv as the report wrote them before report.axis existed
+# (with the sample-quality columns added since, empty in runs.csv and left out of runs.md without values).
 BETA_RUNS_CSV = (
     "setting,beta,seed,status,neg_elbo,recon,kl,iwae,active_units,linear_probe,mig,dci_disentanglement,"
-    "dci_completeness,dci_informativeness,sap,factor_vae_score,beta_vae_score,monotonicity,step_change,fit_seconds,"
-    "run_dir,error"
+    "dci_completeness,dci_informativeness,sap,factor_vae_score,beta_vae_score,fid,fid_bootstrap_std,precision,recall,"
+    "monotonicity,step_change,fit_seconds,run_dir,error"
 )
 BETA_RUNS_MD = ("| β | seed | status | −ELBO | recon | KL | IWAE | active units | linear probe | monotonicity | "
                 "step change | fit s | run dir |")
