@@ -46,7 +46,6 @@ class LatentPanels(L.Callback):
         self.seed = seed
         self._images: Tensor | None = None
         self._labels: Tensor | None = None
-        self._prior_z: Tensor | None = None
         self._dims: list[int] | None = None
 
     def state_dict(self) -> dict[str, Any]:
@@ -82,11 +81,11 @@ class LatentPanels(L.Callback):
         kl_per_dim = kl_per_dim.cpu()
         if self._images is None:
             self._images, self._labels = trainer.datamodule.fixed_batch("val", self.num_images)
-            generator = torch.Generator().manual_seed(self.seed)
-            self._prior_z = torch.randn(self.num_samples, pl_module.model.hparams.latent_dim, generator=generator)
+        # Drawn afresh from the same seed each epoch: a learned prior (the VampPrior's) moves as it trains.
+        prior_z = model.prior_sample(self.num_samples, torch.Generator().manual_seed(self.seed)).cpu()
         if self._dims is None:
             self._dims = most_active_dims(kl_per_dim, self.traversal_dims)
-        panels = self.render(model, self._images, self._labels, self._prior_z, kl_per_dim,
+        panels = self.render(model, self._images, self._labels, prior_z, kl_per_dim,
                              len(trainer.datamodule.class_names), self._dims, trainer.current_epoch)
         self._log(loggers, panels, trainer.global_step)
 

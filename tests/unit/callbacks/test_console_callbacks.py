@@ -1,5 +1,6 @@
 """The training callbacks that shape what a person sees: the logging interval of short epochs, the exit status of a
-Ctrl-C, TensorBoard's scalar tags, the traversal rows kept across a resume and the test chart's epoch."""
+Ctrl-C, TensorBoard's scalar tags, the traversal rows kept across a resume, the test chart's epoch and
+the prior the sample panel draws from."""
 
 from types import SimpleNamespace
 
@@ -11,6 +12,7 @@ from vae_lightning.callbacks import LatentPanels, PerDimensionChart, ctrl_c_exit
 from vae_lightning.callbacks.interruption import CTRL_C_EXIT_STATUS
 from vae_lightning.callbacks.logging_interval import interval_for
 from vae_lightning.callbacks.main_curves_logger import tensorboard_scalars
+from vae_lightning.models import BetaVAE, VampPrior
 
 
 @pytest.mark.parametrize(("batches", "configured", "expected"), [
@@ -72,3 +74,32 @@ def test_the_test_chart_names_the_epoch_of_the_checkpoint_it_tested_counted_from
         "test kl per dim, epoch 1 (its checkpoint): 3.00 nats in all"]
     assert _chart_titles(monkeypatch, loaded_epoch=None, current_epoch=2) == [
         "test kl per dim, epoch 2: 3.00 nats in all"]
+
+
+def _panel_draws(monkeypatch, model) -> torch.Tensor:
+    """The prior draws the panel callback renders at the end of a validation epoch (rendering itself patched out)."""
+    drawn = []
+    monkeypatch.setattr("vae_lightning.callbacks.latent_panels.TensorBoardLogger", _Logger)
+    monkeypatch.setattr(LatentPanels, "render", lambda self, model, images, labels, prior_z, *rest: drawn.append(
+        prior_z) or {})
+    logger = _Logger()
+    logger.experiment = SimpleNamespace(add_image=lambda *args, **kwargs: None)
+    datamodule = SimpleNamespace(fixed_batch=lambda split, n: (torch.zeros(n, 1, 8, 8), torch.zeros(n)),
+                                 class_names=["a"])
+    trainer = SimpleNamespace(sanity_checking=False, loggers=[logger], is_global_zero=True, datamodule=datamodule,
+                              current_epoch=0, global_step=1)
+    module = SimpleNamespace(model=model, per_dimension_terms=lambda stage: {"kl_per_dim": torch.ones(3)})
+    LatentPanels(num_images=2, num_samples=4, traversal_dims=2, seed=5).on_validation_epoch_end(trainer, module)
+    return drawn[0]
+
+
+def test_the_sample_panel_draws_from_the_models_own_prior(monkeypatch):
+    small = {"image_shape": [1, 8, 8], "latent_dim": 3, "channels": [4], "hidden_dim": 8}
+    vamp = VampPrior(num_pseudo_inputs=2, **small).eval()
+    with torch.no_grad():
+        vamp.pseudo_input_params.fill_(0.9)  # a prior far from N(0, I): both pseudo-inputs encode alike
+    expected = vamp.prior_sample(4, torch.Generator().manual_seed(5))
+    assert torch.equal(_panel_draws(monkeypatch, vamp), expected)
+    standard = BetaVAE(**small).eval()  # a standard-normal prior: the same draws as before the VampPrior existed
+    before = torch.randn(4, 3, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(_panel_draws(monkeypatch, standard), before)

@@ -8,7 +8,8 @@ from vae_lightning.errors import ConfigError
 
 
 def run_settings(target: str):
-    return OmegaConf.create({"seed": 0, "threads": None, "analyze": True, "analysis": [], "model": {"_target_": target}})
+    return OmegaConf.create({"seed": 0, "threads": None, "analyze": True, "analysis": [],
+                             "model": {"_target_": target}})
 
 
 @pytest.mark.parametrize("target", ["vae_lightning.models.BetaVAE", "tests.extending_example.TinyGAN"])
