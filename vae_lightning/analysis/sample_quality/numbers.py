@@ -1,7 +1,6 @@
 """The sample-quality block of an analysis: draw samples from the model, read them and the test split through the
 data's feature network, and compare (FID with its bootstrap error, precision and recall, class balance)."""
 
-import time
 from typing import Any
 
 import torch
@@ -116,22 +115,13 @@ def sample_quality(model: nn.Module, datamodule: InMemoryDataModule, settings: D
         raise ConfigError(f"The test split has {len(test)} images, too few for precision and recall with "
                           f"sample_quality.knn_k={settings.knn_k} (each set needs more than k images); use "
                           "sample_quality.compute=false for this data.")
-    timings = {}
     print(f"Sample quality: {len(chosen)} samples against {len(chosen)} test images …", flush=True)
-    start = time.perf_counter()
     samples = draw_samples(model, len(chosen), settings.batch_size, seed, test.labels[chosen])
-    timings["sampling"] = time.perf_counter() - start
-    start = time.perf_counter()
     sample_features, sample_logits = extract(cached.network, samples, settings.batch_size)
     reference_features, reference_logits = extract(cached.network, test.images[chosen], settings.batch_size)
-    timings["features"] = time.perf_counter() - start
-    start = time.perf_counter()
     estimate = fid_with_bootstrap(sample_features, reference_features, settings.bootstrap_resamples,
                                   torch.Generator().manual_seed(seed))
-    timings["fid"] = time.perf_counter() - start
-    start = time.perf_counter()
     manifold = precision_recall(sample_features, reference_features, settings.knn_k)
-    timings["precision_recall"] = time.perf_counter() - start
     block = {
         "num_samples": len(chosen), "reference": {"split": "test", "num_images": len(chosen), "seed": seed},
         "feature_network": {"file": str(cached.path), **{key: cached.record[key] for key in (
@@ -141,6 +131,5 @@ def sample_quality(model: nn.Module, datamodule: InMemoryDataModule, settings: D
         "bootstrap_resamples": estimate.num_resamples,
         "precision": manifold.precision, "recall": manifold.recall, "knn_k": settings.knn_k,
         "class_balance": {"samples": label_entropies(sample_logits), "reference": label_entropies(reference_logits)},
-        "seconds": {name: round(seconds, 2) for name, seconds in timings.items()},
-    }
+    }  # no timings here: metrics.json is a function of the seed; the phase's time is in timings.json
     return block, samples
