@@ -85,7 +85,7 @@ def test_a_conditional_model_on_two_domains_generates_in_a_chosen_domain(tmp_pat
 def test_a_vamp_prior_run_trains_and_is_analysed_under_its_own_prior(tiny_data_root, tmp_path):
     run = _train(tiny_data_root, tmp_path, "model=vamp", "model.num_pseudo_inputs=8", "data.binarize=dynamic")
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["model"] == "vae_lightning.models.VampPrior" and metrics["hparams"]["num_pseudo_inputs"] == 8
+    assert metrics["model"] == "vae_lightning.models.vamp.VampPrior" and metrics["hparams"]["num_pseudo_inputs"] == 8
     assert "single-sample Monte Carlo estimate" in metrics["term_descriptions"]["kl"]
     iwae = json.loads((run / "analysis" / "metrics.json").read_text())["iwae"]
     assert iwae["elbo_iwae_gap"]["mean"] >= 0 and iwae["neg_log_likelihood"] > 0

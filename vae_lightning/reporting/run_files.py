@@ -10,6 +10,7 @@ from typing import Any
 
 # Numbers train writes beside the test results, read by the report's table and time estimates.
 RUN_NUMBERS = ("fit_seconds", "global_step", "epochs_trained", "num_test_images")
+TEST_SET_KEY = "test_set"
 # Mappings the report reads from an analysis, with the numbers it reads in each (one list of dimensions).
 ANALYSIS_NUMBERS = {"iwae": ("neg_log_likelihood",), "active_units": ("count",), "linear_probe": ("accuracy",)}
 TRAVERSAL_KEYS = {"active", "monotonicity", "mean_step_change"}
@@ -24,6 +25,10 @@ def metrics_problem(metrics: dict[str, Any]) -> str | None:
         if not _is_number(value):
             return f"has test.{key} = {_shown(value)}, not a number"
     for key, value in metrics.items():
+        if key == TEST_SET_KEY:  # the test images' fingerprint, which pairs runs: a string, not a per-dimension list
+            if not isinstance(value, str):
+                return f"has {key} = {_shown(value)}, not the test images' fingerprint (a string)"
+            continue
         if key.startswith("test_") and not (isinstance(value, list) and all(map(_is_number, value))):
             return f"has {key} = {_shown(value)}, not a list of numbers"
         if key in RUN_NUMBERS and value is not None and not _is_number(value):

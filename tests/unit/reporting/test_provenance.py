@@ -9,6 +9,7 @@ import torch
 from vae_lightning.reporting.collect import FINISHED, Run, SweepError
 from vae_lightning.reporting.missing_analyses import stale_analysis
 from vae_lightning.reporting.pairing import check_same_test_set
+from vae_lightning.reporting.run_files import metrics_problem
 from vae_lightning.runs.checkpoint_files import file_digest
 
 
@@ -60,3 +61,9 @@ def test_runs_tested_on_different_images_are_not_paired():
                                                                                  "data=fashion")])
     with pytest.raises(SweepError, match="seed=0 and seed=1 were tested on different images .*abc vs def"):
         check_same_test_set([_finished("seed=0", "abc"), _finished("seed=1", "def")])
+
+
+def test_a_finished_runs_test_set_fingerprint_reads_as_part_of_its_results():
+    finished = {"test": {"loss": 1.0, "kl": 0.5}, "test_kl_per_dim": [0.25, 0.25], "test_set": "c0f60af032398cb3"}
+    assert metrics_problem(finished) is None
+    assert "not the test images' fingerprint" in metrics_problem({**finished, "test_set": [1, 2]})
