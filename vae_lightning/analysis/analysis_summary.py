@@ -4,7 +4,11 @@
 from pathlib import Path
 from typing import Any
 
-from vae_lightning.analysis.sample_quality.summary import render_sample_summary, sample_quality_lines
+from vae_lightning.analysis.sample_quality.summary import (
+    render_sample_summary,
+    sample_quality_digest,
+    sample_quality_lines,
+)
 from vae_lightning.models.contract import headline
 
 # Terms of every model's objective that the table below shows in its own rows.
@@ -90,6 +94,11 @@ def render_analysis_digest(metrics: dict[str, Any], output_dir: Path, seconds: f
     """The console's closing lines: plain text (no Markdown), each headline number with its sample, and the files.
 
     The full table, with every dimension, stays in summary.md, where a Markdown viewer renders it."""
+    files = f"Figures, metrics.json and summary.md (every number with its sample, each dimension): {output_dir}"
+    samples = sample_quality_digest(metrics.get("sample_quality"))
+    if "objective" not in metrics:  # a model without an encoder: its samples only
+        name = metrics["model"].rsplit(".", 1)[-1]
+        return "\n".join([f"Analysis of {name}'s samples on {metrics['dataset']} in {seconds:.0f} s:", *samples, files])
     elbo, iwae, units = metrics["objective"], metrics["iwae"], metrics["active_units"]
     linear, knn = metrics["linear_probe"], metrics["knn_probe"]
     lines = [
@@ -108,8 +117,7 @@ def render_analysis_digest(metrics: dict[str, Any], output_dir: Path, seconds: f
         lines.append(f"  MIG {factors['mig']['score']:.3f}, DCI disentanglement "
                      f"{factors['dci']['disentanglement']:.3f}, SAP {factors['sap']['score']:.3f}, FactorVAE score "
                      f"{factors['factor_vae_score']['score']:.3f}")
-    lines += [f"Figures, metrics.json and summary.md (every number with its sample, each dimension): {output_dir}"]
-    return "\n".join(lines)
+    return "\n".join([*lines, *samples, files])
 
 
 def _factor_lines(factors: dict[str, Any] | None) -> list[str]:

@@ -32,3 +32,20 @@ def test_the_digest_names_the_headline_numbers_their_samples_and_the_folder():
 def test_the_digest_says_when_its_numbers_are_a_reconstruction_loss():
     digest = render_analysis_digest(_metrics(normalised=False), Path("out"), 20.0)
     assert "These are a reconstruction loss, not −log p(x): see summary.md." in digest
+
+
+SAMPLE_QUALITY = {"fid": 12.345, "fid_bootstrap_std": 0.41, "precision": 0.71, "recall": 0.52, "knn_k": 3,
+                  "num_samples": 10000, "reference": {"split": "test"}, "feature_network": {"dataset": "mnist"}}
+
+
+def test_the_digest_gives_sample_quality_for_a_vae_and_for_a_model_without_an_encoder():
+    line = ("  FID 12.35 ± 0.41 (bootstrap std), precision 0.710, recall 0.520 (k = 3; 10,000 samples vs as many test "
+            "images, mnist feature network)")
+    with_samples = render_analysis_digest({**_metrics(), "sample_quality": SAMPLE_QUALITY}, Path("out"), 20.0)
+    assert with_samples.splitlines()[-2] == line
+    gan = {"dataset": "mnist", "model": "vae_lightning.models.dcgan.DCGAN", "sample_quality": SAMPLE_QUALITY}
+    assert render_analysis_digest(gan, Path("out"), 9.0).splitlines() == [
+        "Analysis of DCGAN's samples on mnist in 9 s:", line,
+        "Figures, metrics.json and summary.md (every number with its sample, each dimension): out"]
+    skipped = render_analysis_digest({**gan, "sample_quality": {"skipped": "switched off"}}, Path("out"), 1.0)
+    assert "  sample quality not measured: switched off" in skipped

@@ -34,6 +34,19 @@ def sample_quality_lines(block: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def sample_quality_digest(block: dict[str, Any] | None) -> list[str]:
+    """The console's line of sample quality: FID with its error, precision and recall, and what they were measured
+    on; the reason when it was skipped; nothing for an analysis without the block."""
+    if block is None:
+        return []
+    if "skipped" in block:
+        return [f"  sample quality not measured: {block['skipped']}"]
+    return [f"  FID {block['fid']:.2f} ± {block['fid_bootstrap_std']:.2f} (bootstrap std), precision "
+            f"{block['precision']:.3f}, recall {block['recall']:.3f} (k = {block['knn_k']}; {block['num_samples']:,} "
+            f"samples vs as many {block['reference']['split']} images, {block['feature_network']['dataset']} "
+            "feature network)"]
+
+
 def render_sample_summary(metrics: dict[str, Any]) -> str:
     """summary.md of a model without an encoder: what it is and how good its samples are."""
     lines = [f"# Sample analysis: {metrics['dataset']}, {metrics['model'].rsplit('.', 1)[-1]}", "",
