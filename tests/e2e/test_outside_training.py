@@ -65,7 +65,7 @@ def test_sigterm_at_test_start_and_during_the_analysis_is_a_preemption_and_the_r
 
 def test_sigterm_during_analyze_exits_2_with_the_command_that_continues(trained_sweep, tmp_path):
     run = shutil.copytree(trained_sweep / "point", tmp_path / "run")
-    status, stderr = sigterm_when("Encoding", "vae_lightning.analyze", f"run={run}", "iwae.num_samples=5",
+    status, stderr = sigterm_when("  encoding (", "vae_lightning.analyze", f"run={run}", "iwae.num_samples=5",
                                   cwd=tmp_path)
     assert status == 2, stderr[-3000:]
     assert "analyze was stopped by SIGTERM" in stderr and "Traceback" not in stderr

@@ -18,7 +18,7 @@ def test_a_gamma_sweep_reported_along_gamma_writes_its_files_by_gamma(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     written = {path.name for path in (sweep / "report").iterdir() if not path.name.startswith("events.")}
     assert written == {"runs.csv", "runs.md", "by_gamma.csv", "summary.md", "rate_distortion.png",
-                       "metrics_vs_gamma.png"}  # no checkpoints, so no pictures decoded by the models
+                       "metrics_vs_gamma.png", "kl_per_dim_by_gamma.png"}  # no checkpoints: no decoded pictures
     assert (sweep / "report" / "by_gamma.csv").read_text().startswith("setting,gamma,")
     assert (sweep / "report" / "summary.md").read_text().startswith(f"# γ-sweep report: `{sweep}`")
 

@@ -50,9 +50,10 @@ def test_metrics_json_reports_the_objective_terms_in_nats(finished_run):
 
 def test_last_lines_name_the_run_directory_and_test_numbers(finished_run):
     run_dir, result = finished_run
-    last_lines = result.stdout.strip().splitlines()[-2:]
+    last_lines = result.stdout.strip().splitlines()[-4:]  # the closing summary, then how to open TensorBoard
     assert str(run_dir.name) in last_lines[0] and "Run directory" in last_lines[0]
     assert "negative ELBO" in last_lines[1] and "nats/image" in last_lines[1]
+    assert last_lines[2:] == ["See its curves and pictures with:", f"  tensorboard --logdir {run_dir}"]
 
 
 def test_tensorboard_has_scalars_per_stage_and_image_panels(finished_run):
