@@ -25,6 +25,7 @@ from vae_lightning.analysis.sample_quality.feature_network import (
 )
 from vae_lightning.atomic_files import write_atomic, write_json_atomic
 from vae_lightning.data.base import InMemoryImages
+from vae_lightning.data.fingerprint import fingerprint as content_fingerprint
 from vae_lightning.data.sources import default_cache_dir
 from vae_lightning.errors import StorageError
 
@@ -45,14 +46,6 @@ class CachedFeatureNetwork:
 def feature_cache_dir(configured: str | Path | None) -> Path:
     """The configured folder, or `<user cache>/vae_lightning/feature_networks` (`$XDG_CACHE_HOME` honoured)."""
     return Path(configured).expanduser().resolve() if configured else default_cache_dir() / "feature_networks"
-
-
-def data_fingerprint(images: Tensor, labels: Tensor) -> str:
-    """SHA-256 of the images' shape and bytes and of the labels: the training data's identity."""
-    digest = hashlib.sha256(f"{tuple(images.shape)} {images.dtype}".encode())
-    digest.update(images.contiguous().numpy())
-    digest.update(labels.long().contiguous().numpy())
-    return digest.hexdigest()
 
 
 def cache_key(fingerprint: str, num_classes: int, settings: FeatureNetworkSettings) -> str:
@@ -78,7 +71,7 @@ def feature_network_for(dataset: str, class_names: tuple[str, ...], train: InMem
     """The cached network of this training split and settings, trained now (and cached) if there is none, if its
     file cannot be read, or if `retrain`. It sees only `train`; `test` only measures its accuracy."""
     images, labels = training_subset(train, settings)
-    fingerprint = data_fingerprint(images, labels)
+    fingerprint = content_fingerprint(images, labels.long())  # the training data's identity
     path = cache_dir / f"{dataset}-{cache_key(fingerprint, len(class_names), settings)}.pt"
     if path.exists() and not retrain:
         cached = _read(path, len(class_names), settings, device, report)

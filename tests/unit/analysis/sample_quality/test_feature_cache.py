@@ -5,12 +5,12 @@ import torch
 
 from vae_lightning.analysis.sample_quality.feature_cache import (
     cache_key,
-    data_fingerprint,
     feature_network_for,
     training_subset,
 )
 from vae_lightning.analysis.sample_quality.feature_network import FeatureNetworkSettings
 from vae_lightning.data.base import InMemoryImages
+from vae_lightning.data.fingerprint import fingerprint as data_fingerprint
 from vae_lightning.errors import StorageError
 
 TINY = FeatureNetworkSettings(channels=(4, 8), feature_dim=8, epochs=3, batch_size=16, learning_rate=1e-2)
