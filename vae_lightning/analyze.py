@@ -15,6 +15,7 @@ import vae_lightning.config.schema  # noqa: F401  (registers the schema analyze.
 from vae_lightning.analysis.analysis_summary import render_analysis_digest
 from vae_lightning.analysis.job import analyze
 from vae_lightning.analysis.settings_check import ANALYZE_RANGES, check_ranges
+from vae_lightning.cli.allocator import keep_freed_memory
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
@@ -29,6 +30,7 @@ def main(cfg: DictConfig) -> None:
         check_ranges(cfg, ANALYZE_RANGES, "analyze.yaml")  # before torch is handed the thread count
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        keep_freed_memory()
         started = time.perf_counter()
         with sigterm_raises(SIGTERMException):
             output_dir, metrics = analyze(cfg)

@@ -21,6 +21,7 @@ import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config
 from vae_lightning.analysis.job import check_analysis_overrides
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.analysis.settings_check import REPORT_RANGES, check_ranges
+from vae_lightning.cli.allocator import keep_freed_memory
 from vae_lightning.cli.commands import run_cli
 from vae_lightning.cli.termination import sigterm_raises, stopped_by_sigterm
 from vae_lightning.errors import VAELightningError, exit_with
@@ -133,6 +134,7 @@ def main(cfg: DictConfig) -> None:
         check_ranges(cfg, REPORT_RANGES, "report.yaml")  # before torch is handed the thread count
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
+        keep_freed_memory()
         with (storage_errors(Path(str(cfg.sweep)), "The runs and their checkpoints are untouched.",
                              "run the same command again."),
               sigterm_raises(SIGTERMException)):

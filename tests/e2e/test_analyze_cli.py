@@ -90,8 +90,7 @@ def test_summary_is_saved_and_logged_and_the_console_gets_a_plain_digest(analyse
     assert "**" not in result.stdout and "\\|" not in result.stdout
     assert "  IWAE bound (20 test images, K = 5, and its K-convergence) …" in result.stdout  # a line per phase
     seconds = json.loads((run_dir / "analysis" / "timings.json").read_text())["seconds"]
-    assert list(seconds) == ["encoding", "objective terms", "IWAE bound", "linear probes", "k-NN probe",
-                             "sample quality", "figures"]
+    assert list(seconds) == ["encoding", "objective terms", "IWAE bound", "sample quality", "probes and figures"]
     events = EventAccumulator(str(run_dir), size_guidance={"images": 0}).Reload()
     assert {f"analysis/{name}" for name in FIGURES} <= set(events.Tags()["images"])
     assert tensorboard_runs(run_dir.parent) == {"run"}  # the figures join the run's own curves

@@ -3,11 +3,14 @@
 run it."""
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import torch
 from lightning import LightningDataModule
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
@@ -15,7 +18,7 @@ from torch.utils.tensorboard import SummaryWriter
 
 from vae_lightning.analysis.analysis_summary import render_analysis_summary
 from vae_lightning.analysis.factor_scores import score_factors
-from vae_lightning.analysis.metrics import compute_metrics, encode_splits
+from vae_lightning.analysis.metrics import compute_metrics, encode_splits, probe_metrics
 from vae_lightning.analysis.panels import draw_panels
 from vae_lightning.analysis.plots import Publisher
 from vae_lightning.analysis.progress import PhaseClock
@@ -75,22 +78,43 @@ def _numbers(cfg: DictConfig, model: VAE, datamodule: LightningDataModule, targe
     part announced and timed by `clock`."""
     with clock("encoding", "the training and test splits"):
         encoded = encode_splits(model, datamodule, cfg.probes.max_train_images, cfg.seed)
+    train, test = encoded["train"], encoded["test"]
     metrics = {
         "checkpoint": str(target.checkpoint_path), "checkpoint_sha256": file_digest(target.checkpoint_path),
         "dataset": datamodule.hparams.name, "seed": cfg.seed,
         "beta": model.hparams.get("beta"), "latent_dim": model.hparams.latent_dim, "settings": dict(model.hparams),
         "model": import_path(type(model)), "precision": dataclasses.asdict(precision),
-        **compute_metrics(model, datamodule, encoded, cfg.iwae, cfg.active_units.threshold, cfg.probes, cfg.seed,
-                          clock),
+        **compute_metrics(model, datamodule, test, cfg.iwae, cfg.active_units.threshold, cfg.seed, clock),
     }
     if (factors := score_factors(model, datamodule, cfg.factor_metrics, cfg.seed)) is not None:
         metrics["factor_metrics"] = factors
     with clock("sample quality", f"{cfg.sample_quality.num_samples:,} samples against the test split"):
         metrics["sample_quality"] = measure_samples(model, datamodule, cfg.sample_quality, cfg.seed)[0]
-    with clock("figures"), SummaryWriter(str(target.tensorboard_dir)) as writer:
-        metrics["traversal"] = draw_panels(model, datamodule, encoded, metrics, cfg, target.output_dir, writer)
+    with (clock("probes and figures", f"linear and {cfg.probes.knn_k}-NN probes on {len(train.mu):,} train → "
+                f"{len(test.mu):,} test codes, beside the figures"),
+          SummaryWriter(str(target.tensorboard_dir)) as writer, one_torch_thread(),
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="probes") as worker):
+        # The probes (scikit-learn on one thread, mostly outside the GIL) and the figures (matplotlib, one core) each
+        # leave the other core idle: side by side they take the longer one's time, not the sum.
+        probes = worker.submit(probe_metrics, datamodule, train, test,
+                               torch.tensor(metrics["objective"]["kl_per_dim"]), cfg.probes, cfg.seed)
+        traversal = draw_panels(model, datamodule, test, metrics, cfg, target.output_dir, writer)
+        metrics.update(probes.result())
+        metrics["traversal"] = traversal
         writer.add_text("analysis/summary", render_analysis_summary(metrics))
     return metrics
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread for the block, its own count restored after: beside a busy worker thread a second
+    intra-op thread would only contend for the core the worker uses."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _sample_numbers(cfg: DictConfig, model: GenerativeModel, datamodule: LightningDataModule, target: AnalysisTarget,
@@ -141,7 +165,7 @@ def check_analysis_overrides(overrides: Sequence[str]) -> None:
                 pass  # refused below, like an entry without "="
         raise ConfigError(
             f"analysis entry {override!r} is not allowed: it must be key=value with a key of analyze.yaml "
-            "(vae_lightning/conf/analyze.yaml), e.g. 'analysis=[\"iwae.num_images=1000\"]'."
+            "(vae_lightning/conf/analyze.yaml), e.g. 'analysis=[\"iwae.num_images=500\"]'."
         )
     try:
         check_ranges(analysis_config("<run>", overrides), ANALYZE_RANGES, "analyze.yaml")

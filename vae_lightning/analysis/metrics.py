@@ -28,28 +28,31 @@ TEST_SUBSET_SEED = 0
 
 def encode_splits(model: VAE, datamodule: LightningDataModule, max_train_images: int | None,
                   seed: int) -> dict[str, EncodedSplit]:
-    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else); a
-    training split larger than `max_train_images` (dSprites' 737,280) is represented by a seeded random subset.
+    """The training split (for the probes; a seeded random `max_train_images` of a larger one, e.g. dSprites'
+    737,280) and the test split, encoded (`encode_split`)."""
+    return {"train": encode_split(model, datamodule, "train", max_train_images, seed),
+            "test": encode_split(model, datamodule, "test", None, seed)}
+
+
+def encode_split(model: VAE, datamodule: LightningDataModule, split: str, wanted: int | None,
+                 seed: int) -> EncodedSplit:
+    """μ, log σ² and labels of a split, or of a seeded random `wanted` of its images.
 
     The labels are the true ones even where data.labeled_fraction hid them from training: probes measure what the
     code carries, whatever the model was shown."""
-    encoded = {}
-    for split, wanted in (("train", max_train_images), ("test", None)):
-        images = datamodule.evaluated_split(split)
-        chosen = seeded_subset(len(images), wanted, seed)
-        parts = chosen.split(datamodule.hparams.eval_batch_size)
-        batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
-        encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
-    return encoded
+    images = datamodule.evaluated_split(split)
+    chosen = seeded_subset(len(images), wanted, seed)
+    parts = chosen.split(datamodule.hparams.eval_batch_size)
+    batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
+    return encode_dataset(model, batches)._replace(labels=images.labels[chosen])
 
 
-def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
-                    iwae_settings: DictConfig, threshold: float, probes: DictConfig, seed: int,
-                    clock: PhaseClock) -> dict[str, Any]:
+def compute_metrics(model: VAE, datamodule: LightningDataModule, test: EncodedSplit, iwae_settings: DictConfig,
+                    threshold: float, seed: int, clock: PhaseClock) -> dict[str, Any]:
     """The test split's objective terms, what its likelihood is, the IWAE bound with the ELBO on the same images and
-    its K-convergence, active units (Cov(μ_d) above `threshold`) and linear / k-NN probes as one JSON-ready
-    dictionary; each part is timed and announced as a phase of `clock`."""
-    test, train = encoded["test"], encoded["train"]
+    its K-convergence, and active units (Cov(μ_d) above `threshold`) as one JSON-ready dictionary; each part is
+    timed and announced as a phase of `clock`. The probes are apart (`probe_metrics`): they run beside the
+    figures."""
     test_split = datamodule.split("test")
     with clock("objective terms", f"{len(test_split):,} test images"):
         terms = evaluate_objective(model, progress_bar(datamodule.ordered_dataloader("test"), "objective"), seed)
@@ -59,21 +62,6 @@ def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[s
         likelihood = likelihood_numbers(model, test_split.images[chosen].float().div(255), test_split.labels[chosen],
                                         iwae_settings, seed, subset)
     mu_variance, active = active_units(test.mu, threshold)
-    probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
-    kl_per_dim = torch.tensor(terms.per_dim["kl_per_dim"])
-    with clock("linear probes", f"{len(train.mu):,} train → {len(test.mu):,} test codes"):
-        linear = {**probe_sizes, "chance": chance_accuracy(test.labels),
-                  "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels, test.mu,
-                                              test.labels, seed=seed),
-                  "accuracy_on_samples": _if_two_classes(
-                      train.labels, linear_probe_accuracy, sample_codes(train, seed), train.labels,
-                      sample_codes(test, seed + 1), test.labels, seed=seed),
-                  **_informative_probe(train, test, kl_per_dim, probes.informative_kl, seed)}
-        domain = _domain_probe(datamodule, train, test, probe_sizes, seed)
-    with clock("k-NN probe", f"k = {probes.knn_k}"):
-        knn = {**probe_sizes, "k": probes.knn_k,
-               "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu, test.labels,
-                                           k=probes.knn_k)}
     return {
         "units": "nats per image",
         "term_descriptions": dict(model.term_descriptions),
@@ -83,10 +71,26 @@ def compute_metrics(model: VAE, datamodule: LightningDataModule, encoded: dict[s
         "active_units": {"split": "test", "num_images": len(test.mu), "threshold": threshold,
                          "count": int(active.sum()), "dims": active.nonzero().flatten().tolist(),
                          "mu_variance": mu_variance.tolist()},
-        "linear_probe": linear,
-        "knn_probe": knn,
-        **domain,
     }
+
+
+def probe_metrics(datamodule: LightningDataModule, train: EncodedSplit, test: EncodedSplit, kl_per_dim: Tensor,
+                  probes: DictConfig, seed: int) -> dict[str, Any]:
+    """Linear probes on μ, on one z ~ q(z|x) and on μ of the informative dimensions, the k-NN probe, and for
+    multi-domain data the domain probe: trained on the training codes, scored on the test codes. Each fit runs on one
+    thread, so the accuracies are the same however many cores there are and whatever runs beside them."""
+    probe_sizes = {"train_split": "train", "num_train": len(train.mu), "test_split": "test", "num_test": len(test.mu)}
+    linear = {**probe_sizes, "chance": chance_accuracy(test.labels),
+              "accuracy": _if_two_classes(train.labels, linear_probe_accuracy, train.mu, train.labels, test.mu,
+                                          test.labels, seed=seed),
+              "accuracy_on_samples": _if_two_classes(
+                  train.labels, linear_probe_accuracy, sample_codes(train, seed), train.labels,
+                  sample_codes(test, seed + 1), test.labels, seed=seed),
+              **_informative_probe(train, test, kl_per_dim, probes.informative_kl, seed)}
+    knn = {**probe_sizes, "k": probes.knn_k,
+           "accuracy": _if_two_classes(train.labels, knn_accuracy, train.mu, train.labels, test.mu, test.labels,
+                                       k=probes.knn_k)}
+    return {"linear_probe": linear, "knn_probe": knn, **_domain_probe(datamodule, train, test, probe_sizes, seed)}
 
 
 def seeded_subset(size: int, wanted: int | None, seed: int) -> Tensor:

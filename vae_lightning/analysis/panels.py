@@ -19,14 +19,13 @@ from vae_lightning.errors import ConfigError
 from vae_lightning.models import VAE
 
 
-def draw_panels(model: VAE, datamodule: LightningDataModule, encoded: dict[str, EncodedSplit],
-                metrics: dict[str, Any], cfg: DictConfig, output_dir: Path, writer: SummaryWriter) -> dict[str, Any]:
+def draw_panels(model: VAE, datamodule: LightningDataModule, test: EncodedSplit, metrics: dict[str, Any],
+                cfg: DictConfig, output_dir: Path, writer: SummaryWriter) -> dict[str, Any]:
     """Write every figure; returns the traversal smoothness numbers, which come from the traversal images.
 
     `cfg` is the analysis config's figure settings (traversal, samples, reconstructions, interpolation, latent_map,
     active_units and seed). Decoding follows `vae_lightning.analysis.decoding`'s rule for a conditional model's labels.
     Multi-domain data adds latent maps coloured by domain and interpolations between domains."""
-    test = encoded["test"]
     kl_per_dim = torch.tensor(metrics["objective"]["kl_per_dim"])
     mu_variance = torch.tensor(metrics["active_units"]["mu_variance"])
     active = mu_variance > cfg.active_units.threshold

@@ -7,11 +7,11 @@ regression) or locally (k nearest neighbours) recoverable from the code, not wha
 from collections.abc import Iterable
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 from torch import Tensor, nn
@@ -21,6 +21,7 @@ from vae_lightning.errors import ConfigError
 from vae_lightning.models.objectives import gaussian_kl_per_dim
 
 PROBE_MAX_ITER = 100  # Newton steps; it converges in about ten
+WARM_START_IMAGES = 10_000  # the linear probe's first fit, on a subset of a split over twice this size
 
 
 class EncodedSplit(NamedTuple):
@@ -73,11 +74,23 @@ def linear_probe_accuracy(train_features: Tensor, train_labels: Tensor, test_fea
     strong on every dimension. The solver is Newton's method with a Cholesky solve (the problem has only
     (D + 1) × classes weights, 330 for a 32-d code and 10 classes): it reaches the optimum in about ten steps however
     correlated the codes are, where L-BFGS took 100–600 iterations, the most on poorly trained runs, whose codes are
-    the most correlated (docs/performance.md has both solvers' accuracies and times).
+    the most correlated. On a large training split it starts from the optimum of a seeded random
+    `WARM_START_IMAGES` of it, which leaves about three full-size steps instead of eight: the same optimum, the same
+    test accuracy, 40% less time (docs/performance.md has the solvers' accuracies and times).
     """
-    probe = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky", max_iter=PROBE_MAX_ITER,
-                                                               random_state=seed))
-    return _fit_and_score(probe, train_features, train_labels, test_features, test_labels)
+    features, test = train_features.cpu().numpy(), test_features.cpu().numpy()
+    labels = train_labels.cpu().numpy()
+    scaler = StandardScaler().fit(features)
+    features, test = scaler.transform(features), scaler.transform(test)
+    probe = LogisticRegression(solver="newton-cholesky", max_iter=PROBE_MAX_ITER, random_state=seed,
+                               warm_start=True)
+    with threadpool_limits(limits=1):
+        if len(features) > 2 * WARM_START_IMAGES:
+            start = np.random.default_rng(seed).permutation(len(features))[:WARM_START_IMAGES]
+            if len(np.unique(labels[start])) == len(np.unique(labels)):  # the start must know every class
+                probe.fit(features[start], labels[start])
+        probe.fit(features, labels)
+        return float(probe.score(test, test_labels.cpu().numpy()))
 
 
 def knn_accuracy(train_features: Tensor, train_labels: Tensor, test_features: Tensor, test_labels: Tensor,

@@ -13,6 +13,7 @@ from vae_lightning.analysis.likelihood import iwae_log_likelihood, paired_differ
 from vae_lightning.analysis.likelihood_numbers import likelihood_numbers
 from vae_lightning.analysis.metrics import sample_codes
 from vae_lightning.analysis.representation import (
+    WARM_START_IMAGES,
     EncodedSplit,
     active_units,
     encode_dataset,
@@ -265,6 +266,22 @@ def test_linear_probe_reaches_scikit_learns_optimum_on_overlapping_classes():
     expected = reference.score(split[2].numpy(), split[3].numpy())
     assert 0.4 < expected < 0.95  # a problem where the optimum, not separability, decides the accuracy
     assert linear_probe_accuracy(*split, seed=0) == pytest.approx(expected, abs=0.003)
+
+
+def test_the_warm_started_probe_on_a_large_split_reaches_the_optimum_of_a_fit_from_zero():
+    """Above 2 × WARM_START_IMAGES training codes the probe starts from a subset's optimum: it must still end at
+    the full split's optimum, so it predicts as a cold fit on every code does."""
+    generator = torch.Generator().manual_seed(0)
+    num_train = 2 * WARM_START_IMAGES + 5000
+    labels = torch.arange(10).repeat((num_train + 4000) // 10)
+    features = torch.randn(10, 16, generator=generator)[labels] + 2.0 * torch.randn(len(labels), 16,
+                                                                                    generator=generator)
+    split = _split_features(features, labels, num_train)
+    cold = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky", max_iter=100))
+    cold.fit(split[0].numpy(), split[1].numpy())
+    expected = cold.score(split[2].numpy(), split[3].numpy())
+    assert 0.5 < expected < 0.95
+    assert linear_probe_accuracy(*split, seed=0) == pytest.approx(expected, abs=0.001)
 
 
 def test_knn_reads_xor_labels_that_a_linear_probe_cannot():

@@ -1,5 +1,8 @@
 """What the analysis shows while it runs: a line per phase, its time, and no bar outside a terminal."""
 
+import torch
+
+from vae_lightning.analysis.job import one_torch_thread
 from vae_lightning.analysis.progress import PhaseClock, progress_bar
 
 
@@ -29,3 +32,10 @@ def test_the_bar_passes_every_item_and_draws_nothing_in_a_log(capsys):
     assert list(progress_bar(iter(range(5)), "encoding", total=5)) == [0, 1, 2, 3, 4]
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_one_torch_thread_restores_the_count_it_found():
+    before = torch.get_num_threads()
+    with one_torch_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

@@ -18,6 +18,7 @@ from vae_lightning.analysis.sample_quality.feature_cache import (
 from vae_lightning.analysis.sample_quality.feature_network import extract
 from vae_lightning.analysis.sample_quality.frechet import fid_with_bootstrap
 from vae_lightning.analysis.sample_quality.manifold import precision_recall
+from vae_lightning.analysis.sample_quality.reference_cache import reference_features
 from vae_lightning.data.base import InMemoryDataModule, InMemoryImages
 from vae_lightning.errors import ConfigError
 
@@ -118,10 +119,10 @@ def sample_quality(model: nn.Module, datamodule: InMemoryDataModule, settings: D
     print(f"Sample quality: {len(chosen)} samples against {len(chosen)} test images …", flush=True)
     samples = draw_samples(model, len(chosen), settings.batch_size, seed, test.labels[chosen])
     sample_features, sample_logits = extract(cached.network, samples, settings.batch_size)
-    reference_features, reference_logits = extract(cached.network, test.images[chosen], settings.batch_size)
-    estimate = fid_with_bootstrap(sample_features, reference_features, settings.bootstrap_resamples,
+    reference = reference_features(cached.network, cached.path, test.images[chosen], settings.batch_size)
+    estimate = fid_with_bootstrap(sample_features, reference.features, settings.bootstrap_resamples,
                                   torch.Generator().manual_seed(seed))
-    manifold = precision_recall(sample_features, reference_features, settings.knn_k)
+    manifold = precision_recall(sample_features, reference.features, settings.knn_k)
     block = {
         "num_samples": len(chosen), "reference": {"split": "test", "num_images": len(chosen), "seed": seed},
         "feature_network": {"file": str(cached.path), **{key: cached.record[key] for key in (
@@ -130,6 +131,6 @@ def sample_quality(model: nn.Module, datamodule: InMemoryDataModule, settings: D
         "fid": estimate.value, "fid_bootstrap_std": estimate.bootstrap_std,
         "bootstrap_resamples": estimate.num_resamples,
         "precision": manifold.precision, "recall": manifold.recall, "knn_k": settings.knn_k,
-        "class_balance": {"samples": label_entropies(sample_logits), "reference": label_entropies(reference_logits)},
+        "class_balance": {"samples": label_entropies(sample_logits), "reference": label_entropies(reference.logits)},
     }  # no timings here: metrics.json is a function of the seed; the phase's time is in timings.json
     return block, samples
