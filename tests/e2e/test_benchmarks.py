@@ -179,3 +179,22 @@ def test_fid_rate_reports_the_extraction_rate_and_the_fid_time(tiny_data_root, t
     assert re.search(r"the same in CPU seconds of this process: [0-9.]+ s", report), report
     assert re.search(r"sanity: FID\(train, test\) = [0-9.]+ ± [0-9.]+ \(bootstrap std\), precision [0-9.]+, recall",
                      report)
+
+
+def test_generative_comparison_trains_each_model_and_prints_its_row_and_the_side_by_side_samples(tiny_data_root,
+                                                                                                 tmp_path):
+    tiny = ["data.download=false", "data.batch_size=16", "data.eval_batch_size=32", "trainer.max_epochs=1",
+            "callbacks.latent_panels.num_images=4", "callbacks.latent_panels.num_samples=4"]
+    options = ["--data-root", str(tiny_data_root), "--data", "fashion", "--budget", "own", "--epochs", "dcgan=1",
+               "ddpm=1", "vae=1", "--models", "vae", "dcgan", "ddpm", "--seeds", "0", "--num-samples", "20",
+               "--tiny", "--out", str(tmp_path / "comparison"), "--overrides", *tiny]
+    report = run_benchmark("generative_comparison.py", *options, cwd=tmp_path)
+    rows = {line.split(" | ")[0][2:]: line for line in report.splitlines() if line.startswith("| ")}
+    assert {"vae", "dcgan", "ddpm"} <= set(rows)
+    for model in ("vae", "dcgan", "ddpm"):
+        figure(rf"\| {model} \| 1 epochs, [0-9]+ steps \(seed 0\) \| {NUMBER} \| {NUMBER} ± {NUMBER} \(bootstrap\) \| "
+               rf"{NUMBER} \| {NUMBER} \|", report)
+    assert "IWAE" in rows["vae"] and "bits/dim (bound)" in rows["ddpm"] and "a GAN has no likelihood" in rows["dcgan"]
+    assert (tmp_path / "comparison" / "fashion" / "own" / "samples_side_by_side.png").stat().st_size > 0
+    again = run_benchmark("generative_comparison.py", *options, cwd=tmp_path)
+    assert "+ python -m vae_lightning.train" not in again  # finished runs are reused
