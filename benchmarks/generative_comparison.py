@@ -69,13 +69,14 @@ def train(model: str, seed: int, run_dir: Path, args: argparse.Namespace) -> dic
             "analysis": json.loads((run_dir / "analysis" / "metrics.json").read_text())}
 
 
-def sampling_seconds_per_thousand(run_dir: Path, args: argparse.Namespace) -> float:
-    """Wall seconds to draw 1,000 samples on the CPU, after a warm-up draw."""
+def sample_first_run(run_dir: Path, args: argparse.Namespace) -> tuple[float, torch.Tensor]:
+    """Wall seconds to draw 1,000 samples on the CPU (after a warm-up draw), and `GRID_SAMPLES` samples from
+    generator seed 0 for the side-by-side grid."""
     _, model, _ = open_run(run_dir, "cpu", root=args.data_root, download=False)
-    draw_samples(model, 10, 10, seed=0, labels=None)
+    grid = draw_samples(model, GRID_SAMPLES, GRID_SAMPLES, seed=0, labels=None)  # also the warm-up
     started = time.perf_counter()
     draw_samples(model, 1000, 500, seed=0, labels=None)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, grid
 
 
 def likelihood(numbers: dict) -> str:
@@ -96,14 +97,15 @@ def spread(values: list[float], digits: int, single_error: float | None = None) 
     return f"{mean:.{digits}f}" + (f" ± {single_error:.{digits}f} (bootstrap)" if single_error is not None else "")
 
 
-def table(results: dict[str, list[dict]], sampling: dict[str, float]) -> str:
-    lines = ["| model | trained | fit s | FID | precision | recall | likelihood (seed 0) | sampling s / 1,000 |",
+def table(results: dict[str, list[dict]], sampling: dict[str, float], first_seed: int) -> str:
+    lines = [f"| model | trained | fit s | FID | precision | recall | likelihood (seed {first_seed}) | "
+             "sampling s / 1,000 |",
              "|---|---|---|---|---|---|---|---|"]
     for model, runs in results.items():
         quality = [run["analysis"]["sample_quality"] for run in runs]
         epochs = [run["run"]["epochs_trained"] for run in runs]
         lines.append(
-            f"| {model} | {spread(epochs, 0)} epochs, {runs[0]['run']['global_step']} steps (seed 0) | "
+            f"| {model} | {spread(epochs, 0)} epochs, {runs[0]['run']['global_step']} steps (seed {first_seed}) | "
             f"{spread([run['run']['fit_seconds'] for run in runs], 1)} | "
             f"{spread([q['fid'] for q in quality], 2, quality[0]['fid_bootstrap_std'])} | "
             f"{spread([q['precision'] for q in quality], 3)} | {spread([q['recall'] for q in quality], 3)} | "
@@ -111,15 +113,14 @@ def table(results: dict[str, list[dict]], sampling: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
-def side_by_side(run_dirs: dict[str, Path], path: Path, args: argparse.Namespace) -> None:
-    """One grid of `GRID_SAMPLES` samples per model (its seed-0 run), drawn from the same generator seed."""
-    figure = Figure(figsize=(2.6 * len(run_dirs), 3.0), layout="constrained")
-    for ax, (model, run_dir) in zip(figure.subplots(1, len(run_dirs), squeeze=False)[0], run_dirs.items(),
-                                    strict=True):
-        _, network, _ = open_run(run_dir, "cpu", root=args.data_root, download=False)
-        show_images(ax, draw_samples(network, GRID_SAMPLES, GRID_SAMPLES, seed=0, labels=None), nrow=8)
+def side_by_side(grids: dict[str, torch.Tensor], path: Path, args: argparse.Namespace) -> None:
+    """One grid of samples per model (its first seed's run), drawn from the same generator seed."""
+    figure = Figure(figsize=(2.6 * len(grids), 3.0), layout="constrained")
+    for ax, (model, samples) in zip(figure.subplots(1, len(grids), squeeze=False)[0], grids.items(), strict=True):
+        show_images(ax, samples, nrow=8)
         ax.set_title(model)
-    figure.suptitle(f"{args.data}: samples of each model's seed-0 run, generator seed 0 ({args.budget} budget)")
+    figure.suptitle(f"{args.data}: samples of each model's seed-{args.seeds[0]} run, generator seed 0 "
+                    f"({args.budget} budget)")
     figure.savefig(path, dpi=150)
 
 
@@ -147,15 +148,16 @@ def main() -> None:
     run_dirs = {model: {seed: folder / model / f"seed-{seed}" for seed in args.seeds} for model in args.models}
     results = {model: [train(model, seed, run_dir, args) for seed, run_dir in seeds.items()]
                for model, seeds in run_dirs.items()}
-    sampling = {model: sampling_seconds_per_thousand(seeds[args.seeds[0]], args) for model, seeds in run_dirs.items()}
+    sampled = {model: sample_first_run(seeds[args.seeds[0]], args) for model, seeds in run_dirs.items()}
+    sampling = {model: seconds for model, (seconds, _) in sampled.items()}
     grid = folder / "samples_side_by_side.png"
-    side_by_side({model: seeds[args.seeds[0]] for model, seeds in run_dirs.items()}, grid, args)
+    side_by_side({model: samples for model, (_, samples) in sampled.items()}, grid, args)
     budget = (f"the same wall time for every model, {args.max_time} (DD:HH:MM:SS)" if args.budget == "equal"
               else "each model's own epochs: " + ", ".join(f"{m} {args.epochs[m]}" for m in args.models))
     print(f"\n{args.data}, budget: {budget}; seeds {args.seeds} (mean ± sd; FID's ± for one seed is its bootstrap "
           f"sd); FID, precision and recall of {args.num_samples} samples against as many test images through the "
           f"data's feature network; sampling on this CPU with {torch.get_num_threads()} threads.\n")
-    print(table(results, sampling))
+    print(table(results, sampling, args.seeds[0]))
     print("\nThe VAE rows' likelihood is the Bernoulli decoder's on grey pixels, not −log p(x) of the data, so it "
           f"does not compare with DDPM's bits/dim. Samples side by side: {grid}")
 

@@ -28,23 +28,19 @@ TEST_SUBSET_SEED = 0
 
 def encode_splits(model: VAE, datamodule: LightningDataModule, max_train_images: int | None,
                   seed: int) -> dict[str, EncodedSplit]:
-    """The training split (for the probes; a seeded random `max_train_images` of a larger one, e.g. dSprites'
-    737,280) and the test split, encoded (`encode_split`)."""
-    return {"train": encode_split(model, datamodule, "train", max_train_images, seed),
-            "test": encode_split(model, datamodule, "test", None, seed)}
-
-
-def encode_split(model: VAE, datamodule: LightningDataModule, split: str, wanted: int | None,
-                 seed: int) -> EncodedSplit:
-    """μ, log σ² and labels of a split, or of a seeded random `wanted` of its images.
+    """μ, log σ² and labels of the training split (for the probes) and the test split (for everything else); a
+    training split larger than `max_train_images` (dSprites' 737,280) is represented by a seeded random subset.
 
     The labels are the true ones even where data.labeled_fraction hid them from training: probes measure what the
     code carries, whatever the model was shown."""
-    images = datamodule.evaluated_split(split)
-    chosen = seeded_subset(len(images), wanted, seed)
-    parts = chosen.split(datamodule.hparams.eval_batch_size)
-    batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
-    return encode_dataset(model, batches)._replace(labels=images.labels[chosen])
+    encoded = {}
+    for split, wanted in (("train", max_train_images), ("test", None)):
+        images = datamodule.evaluated_split(split)
+        chosen = seeded_subset(len(images), wanted, seed)
+        parts = chosen.split(datamodule.hparams.eval_batch_size)
+        batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
+        encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
+    return encoded
 
 
 def compute_metrics(model: VAE, datamodule: LightningDataModule, test: EncodedSplit, iwae_settings: DictConfig,
