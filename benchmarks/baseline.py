@@ -21,12 +21,13 @@ from vae_lightning.models import BetaVAE
 
 
 def ready_datamodule(root: str, batch_size: int, loader: str = "tensor", seed: int = 0,
-                     limit_train_samples: int | None = None, name: str = "fashion") -> MNISTFamilyDataModule:
+                     limit_train_samples: int | None = None, name: str = "fashion",
+                     binarize: str = "none") -> MNISTFamilyDataModule:
     """FashionMNIST (or MNIST, `name`) found under `root` (never downloaded), set up; a fresh one restarts the seeded
     batch order. `limit_train_samples` keeps the first that many images of the (seeded) training split; None keeps
-    all."""
+    all. `binarize` is `data.binarize`."""
     datamodule = MNISTFamilyDataModule(name, root=root, batch_size=batch_size, loader=loader, download=False,
-                                       seed=seed, limit_train_samples=limit_train_samples)
+                                       seed=seed, limit_train_samples=limit_train_samples, binarize=binarize)
     datamodule.prepare_data()
     datamodule.setup("fit")
     return datamodule

@@ -113,6 +113,21 @@ def test_vs_pythae_reports_both_fits_their_test_elbo_and_the_ratio(tiny_data_roo
     assert re.search(r"pythae/ours wall time to the same test −ELBO = [0-9.]+|ours did not reach pythae's", report)
 
 
+def test_vs_pythae_times_both_sides_to_a_binarised_iwae_target(tiny_data_root, tmp_path):
+    pytest.importorskip("pythae")
+    report = run_benchmark("vs_pythae.py", f"--data-root={tiny_data_root}", "--batch-size=16", "--max-epochs=3",
+                           "--repeats=2", "--binarize=dynamic", "--measure=iwae", "--eval-images=8",
+                           "--eval-samples=4", "--target=1e9", cwd=tmp_path)
+    assert "dynamically binarised (test: one fixed draw)" in report
+    assert "score: test IWAE bound (K = 4, 8 images)" in report
+    for side in ("pythae", "ours"):
+        figure(rf"{side} epoch 1: test IWAE bound \(K = 4, 8 images\) {NUMBER} after", report)
+        assert f"{side} epoch 2:" not in report  # both stopped at the target, pythae's loop from its callback
+        assert re.search(rf"{side} +per seed: [0-9.]+ s \(1 epochs\), [0-9.]+ s \(1 epochs\)", report)
+        figure(rf"{side} +median wall time to the target +{NUMBER} s", report)
+    figure(r"pythae/ours wall time to the target = " + NUMBER, report)
+
+
 def test_eval_rate_reports_both_precisions_against_the_matmul_rate_and_the_bound_shift(tiny_data_root, tmp_path):
     report = run_benchmark("eval_rate.py", f"--data-root={tiny_data_root}", "--images=4", "--num-samples=4",
                            "--encode-batch=8", "--check-images=4", "--repeats=1", "--matmul-size=128", cwd=tmp_path)
