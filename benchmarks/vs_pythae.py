@@ -171,13 +171,15 @@ def pythae_run(args: argparse.Namespace, score: Score) -> PythaeRun:
     return PythaeRun(curve, kept_nats)
 
 
-def seconds_to_reach(curve: Curve, nats: float) -> float | None:
-    """Training seconds until the first epoch whose score is at or below `nats`; None if none is."""
-    return next((seconds for value, seconds in zip(curve.nats, curve.seconds, strict=True) if value <= nats), None)
-
-
 def epochs_to_reach(curve: Curve, nats: float) -> int | None:
+    """Epochs until the first whose score is at or below `nats` (its training seconds: `curve.seconds[epochs - 1]`);
+    None if none is."""
     return next((epoch for epoch, value in enumerate(curve.nats, start=1) if value <= nats), None)
+
+
+def seconds_to_reach(curve: Curve, nats: float) -> float | None:
+    epochs = epochs_to_reach(curve, nats)
+    return None if epochs is None else curve.seconds[epochs - 1]
 
 
 def parse_args() -> argparse.Namespace:
@@ -273,8 +275,8 @@ def report_time_to_target(args: argparse.Namespace, score: Score, pythae_curves:
     print(f"  target: {score_name(score)} ≤ {args.target:g} nats/image")
     medians = {}
     for side, side_curves in (("pythae", pythae_curves), ("ours", curves)):
-        seconds = [seconds_to_reach(curve, args.target) for curve in side_curves]
         epochs = [epochs_to_reach(curve, args.target) for curve in side_curves]
+        seconds = [seconds_to_reach(curve, args.target) for curve in side_curves]
         cells = ", ".join(f"{s:.1f} s ({e} epochs)" if s is not None else f"not reached (best {min(c.nats):.2f})"
                           for s, e, c in zip(seconds, epochs, side_curves, strict=True))
         print(f"  {side:<6} per seed: {cells}")
