@@ -57,7 +57,7 @@ def train(model: str, seed: int, run_dir: Path, args: argparse.Namespace) -> dic
                   if args.budget == "equal" else [f"trainer.max_epochs={args.epochs[model]}"])
         command = ["vae_lightning.train", f"data={args.data}", *MODELS[model], *budget, f"seed={seed}",
                    "analyze=true", f'analysis=["sample_quality.num_samples={args.num_samples}"]',
-                   "trainer.enable_progress_bar=false", *(TINY[model] if args.tiny else ()), *args.overrides,
+                   *(TINY[model] if args.tiny else ()), *args.overrides,
                    f"hydra.run.dir={run_dir}"]
         print("+ python -m " + " ".join(command), flush=True)
         environment = {**os.environ, "VAE_LIGHTNING_DATA": args.data_root}
