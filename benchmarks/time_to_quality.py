@@ -40,8 +40,15 @@ PATHS = ("bare", "lightning")
 DEFAULT_LR = OmegaConf.load(Path(vae_lightning.__file__).parent / "conf" / "optimizer" / "adam.yaml").lr
 
 
-# A test score in nats per image, lower is better: (model, data module, seed) -> score.
-Score = Callable[[torch.nn.Module, MNISTFamilyDataModule, int], float]
+@dataclasses.dataclass(frozen=True)
+class Score:
+    """A test score in nats per image, lower is better, and the name the reports give it."""
+
+    name: str
+    measure: Callable[[torch.nn.Module, MNISTFamilyDataModule, int], float]  # (model, data module, seed) -> nats
+
+    def __call__(self, model: torch.nn.Module, datamodule: MNISTFamilyDataModule, seed: int) -> float:
+        return self.measure(model, datamodule, seed)
 
 
 @dataclasses.dataclass
@@ -79,7 +86,7 @@ class QualityClock:
         self.curve.nats.append(self.score(model, self.datamodule, self.seed))
         self.curve.seconds.append(trained)
         self.paused += time.perf_counter() - evaluation_started
-        print(f"{self.name} epoch {len(self.curve.nats)}: {score_name(self.score)} {self.curve.nats[-1]:.2f} after "
+        print(f"{self.name} epoch {len(self.curve.nats)}: {self.score.name} {self.curve.nats[-1]:.2f} after "
               f"{trained:.1f} s", flush=True)
         return self.curve.reached
 
@@ -119,15 +126,12 @@ def test_iwae_bound(model: BetaVAE, datamodule: MNISTFamilyDataModule, seed: int
     return result.neg_log_likelihood
 
 
+NEG_ELBO = Score("test −ELBO", test_neg_elbo)
+
+
 def iwae_score(num_images: int, num_samples: int) -> Score:
-    return functools.partial(test_iwae_bound, num_images=num_images, num_samples=num_samples)
-
-
-def score_name(score: Score) -> str:
-    """How a report names the score: 'test −ELBO' or 'test IWAE bound (K = 100, 2000 images)'."""
-    if isinstance(score, functools.partial) and score.func is test_iwae_bound:
-        return f"test IWAE bound (K = {score.keywords['num_samples']}, {score.keywords['num_images']} images)"
-    return "test −ELBO"
+    return Score(f"test IWAE bound (K = {num_samples}, {num_images} images)",
+                 functools.partial(test_iwae_bound, num_images=num_images, num_samples=num_samples))
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +161,7 @@ def bare_run(args: argparse.Namespace) -> Curve:
     datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
     model, optimizer = bare_model(lr=args.lr)
-    clock = QualityClock("bare", datamodule, args.threshold, args.seed, test_neg_elbo)
+    clock = QualityClock("bare", datamodule, args.threshold, args.seed, NEG_ELBO)
     for _ in range(args.max_epochs):
         for x, _labels in datamodule.train_dataloader():
             bare_step(model, optimizer, x)
@@ -178,7 +182,7 @@ class StopAtQuality(L.Callback):
 
 
 def lightning_run(args: argparse.Namespace, precision: str = "32-true", name: str = "lightning",
-                  score: Score = test_neg_elbo) -> Curve:
+                  score: Score = NEG_ELBO) -> Curve:
     datamodule = datamodule_for(args)
     L.seed_everything(args.seed, verbose=False)
     model = engine_for(BetaVAE, lr=args.lr)

@@ -58,6 +58,7 @@ from pythae.trainers import BaseTrainerConfig
 from pythae.trainers.training_callbacks import TrainingCallback
 from time_to_quality import (
     DEFAULT_LR,
+    NEG_ELBO,
     Curve,
     QualityClock,
     Score,
@@ -65,8 +66,6 @@ from time_to_quality import (
     datamodule_for,
     iwae_score,
     lightning_run,
-    score_name,
-    test_neg_elbo,
     warm_up,
 )
 from torch import Tensor
@@ -166,7 +165,7 @@ def pythae_run(args: argparse.Namespace, score: Score) -> PythaeRun:
     ours.vae.encoder.load_state_dict(kept.encoder.network.state_dict())
     ours.vae.decoder.load_state_dict(kept.decoder.network.state_dict())
     kept_nats = score(ours, datamodule, args.seed)
-    print(f"pythae: {score_name(score)} {kept_nats:.2f} (the model it kept) after {curve.fit_seconds:.1f} s",
+    print(f"pythae: {score.name} {kept_nats:.2f} (the model it kept) after {curve.fit_seconds:.1f} s",
           flush=True)
     return PythaeRun(curve, kept_nats)
 
@@ -213,7 +212,7 @@ def main() -> None:
     args = parse_args()
     for name in ("pythae.trainers.base_trainer.base_trainer", "pythae.pipelines.training"):
         logging.getLogger(name).setLevel(logging.WARNING)  # its per-epoch lines would bury the figures
-    score = test_neg_elbo if args.measure == "neg_elbo" else iwae_score(args.eval_images, args.eval_samples)
+    score = NEG_ELBO if args.measure == "neg_elbo" else iwae_score(args.eval_images, args.eval_samples)
     precision = choose_precision(args.precision, "cpu")
     warm_up(args)
     pythae_runs: list[PythaeRun] = []
@@ -239,7 +238,7 @@ def describe_setting(args: argparse.Namespace, precision: PrecisionChoice, score
     binarised = ", dynamically binarised (test: one fixed draw)" if args.binarize == "dynamic" else ""
     print(f"\n{args.data}{binarised}, {images} training images in memory, {args.max_epochs} epochs at most, batch "
           f"{args.batch_size}, lr {args.lr:g}; medians of {args.repeats} interleaved repeats, seeds {args.seed}–"
-          f"{args.seed + args.repeats - 1}; score: {score_name(score)}, nats/image, after each epoch "
+          f"{args.seed + args.repeats - 1}; score: {score.name}, nats/image, after each epoch "
           "(evaluation left out of the times)")
     print(f"  CPU: {cpu_description()}")
     print(f"  ours trains in {precision.describe()}; pythae in float32")
@@ -247,7 +246,7 @@ def describe_setting(args: argparse.Namespace, precision: PrecisionChoice, score
 
 def report_fits(args: argparse.Namespace, score: Score, pythae_runs: list[PythaeRun], curves: list[Curve]) -> None:
     """The whole fits: medians, the ratio, the per-seed score gaps, and ours' time to pythae's score."""
-    name = score_name(score)
+    name = score.name
     pythae_seconds = statistics.median(run.curve.fit_seconds for run in pythae_runs)
     ours_seconds = statistics.median(curve.fit_seconds for curve in curves)
     pythae_nats = statistics.median(run.kept_nats for run in pythae_runs)
@@ -272,7 +271,7 @@ def report_fits(args: argparse.Namespace, score: Score, pythae_runs: list[Pythae
 def report_time_to_target(args: argparse.Namespace, score: Score, pythae_curves: list[Curve],
                           curves: list[Curve]) -> None:
     """Each side's wall time and epochs to the target, per seed and as medians, and their ratio."""
-    print(f"  target: {score_name(score)} ≤ {args.target:g} nats/image")
+    print(f"  target: {score.name} ≤ {args.target:g} nats/image")
     medians = {}
     for side, side_curves in (("pythae", pythae_curves), ("ours", curves)):
         epochs = [epochs_to_reach(curve, args.target) for curve in side_curves]
