@@ -49,10 +49,12 @@ def train(run_dir: Path, dataset: str, configuration: tuple[str, ...], seed: int
     """One training run through the CLI; its metrics.json (reused when the run already finished)."""
     if not (run_dir / "metrics.json").exists():
         command = [sys.executable, "-m", "vae_lightning.train", f"data={dataset}", f"seed={seed}", *configuration,
-                   *overrides, f"hydra.run.dir={run_dir}", "trainer.enable_progress_bar=false"]
+                   *overrides, f"hydra.run.dir={run_dir}"]
         env = {**os.environ, **({"VAE_LIGHTNING_DATA": data_root} if data_root else {})}
         print("+", " ".join(command[1:]), flush=True)
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        if subprocess.run(command, env=env).returncode != 0:
+            sys.exit(f"Training {dataset} with seed {seed} ({' '.join(configuration)}) failed; the message above says "
+                     "why. Rerunning this benchmark continues where it stopped.")
     return json.loads((run_dir / "metrics.json").read_text())
 
 

@@ -39,7 +39,8 @@ def encode_splits(model: VAE, datamodule: LightningDataModule, max_train_images:
         chosen = seeded_subset(len(images), wanted, seed)
         parts = chosen.split(datamodule.hparams.eval_batch_size)
         batches = progress_bar((images.batch(part) for part in parts), f"encoding {split}", total=len(parts))
-        encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen])
+        encoded[split] = encode_dataset(model, batches)._replace(labels=images.labels[chosen],
+                                                                 domains=images.domains[chosen])
     return encoded
 
 
@@ -135,10 +136,9 @@ def _domain_probe(datamodule: LightningDataModule, train: EncodedSplit, test: En
     """How well μ tells the domains apart (multi-domain data only): high when the code carries the domain."""
     if len(datamodule.domain_names) < 2:
         return {}
-    train_domains, test_domains = datamodule.split("train").domains, datamodule.split("test").domains
     return {"domain_probe": {**probe_sizes, "domains": list(datamodule.domain_names),
-                             "chance": chance_accuracy(test_domains),
-                             "accuracy": linear_probe_accuracy(train.mu, train_domains, test.mu, test_domains, seed)}}
+                             "chance": chance_accuracy(test.domains),
+                             "accuracy": linear_probe_accuracy(train.mu, train.domains, test.mu, test.domains, seed)}}
 
 
 def traversal_numbers(smoothness: SmoothnessResult, dims: list[int], kl_per_dim: Tensor, mu_variance: Tensor,

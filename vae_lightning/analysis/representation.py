@@ -25,11 +25,13 @@ WARM_START_IMAGES = 10_000  # the linear probe's first fit, on a subset of a spl
 
 
 class EncodedSplit(NamedTuple):
-    """q(z|x) = N(μ, exp(log_var)) for every image of a split, on the CPU, with the images' labels."""
+    """q(z|x) = N(μ, exp(log_var)) for every image of a split, on the CPU, with the images' labels and, where the
+    split records them, their domains (row for row, so a subset of a split keeps both aligned)."""
 
     mu: Tensor
     log_var: Tensor
     labels: Tensor
+    domains: Tensor | None = None
 
 
 @torch.no_grad()

@@ -210,10 +210,10 @@ def test_encode_dataset_stacks_batches_in_order():
     model = wrong_posterior_model()
     images, labels = data(10), torch.arange(10)
     batches = zip(images.split(4), labels.split(4), strict=True)
-    mu, log_var, encoded_labels = encode_dataset(model, batches)
-    torch.testing.assert_close(mu, 0.3 * images.flatten(1) + 0.5)
-    torch.testing.assert_close(log_var, torch.full((10, LATENT_DIM), math.log(0.1)))
-    assert torch.equal(encoded_labels, labels)
+    encoded = encode_dataset(model, batches)
+    torch.testing.assert_close(encoded.mu, 0.3 * images.flatten(1) + 0.5)
+    torch.testing.assert_close(encoded.log_var, torch.full((10, LATENT_DIM), math.log(0.1)))
+    assert torch.equal(encoded.labels, labels)
 
 
 def test_mean_kl_per_dim_averages_the_closed_form_over_images():

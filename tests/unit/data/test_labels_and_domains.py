@@ -1,13 +1,17 @@
-"""Hidden labels for the semi-supervised setting and the multi-domain data module, on tiny IDX files."""
+"""Hidden labels for the semi-supervised setting and the multi-domain data module (its domain probe included), on
+tiny IDX files."""
 
 from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 
 from tests.data_helpers import write_idx_dataset
+from vae_lightning.analysis.metrics import encode_splits, probe_metrics, seeded_subset
 from vae_lightning.data import MNISTFamilyDataModule, MultiDomainDataModule
 from vae_lightning.data.base import HIDDEN_LABEL
+from vae_lightning.models import BetaVAE
 
 MNIST_TRAIN, FASHION_TRAIN, N_TEST = 40, 80, 20
 
@@ -101,3 +105,20 @@ def test_the_domain_can_be_the_label(multidomain):
 def test_the_domain_order_sets_the_domain_index(multidomain):
     datamodule = multidomain(domains=["fashion", "mnist"], label="domain")
     assert datamodule.domain_names == ("fashion", "mnist") and datamodule.class_names == ("fashion", "mnist")
+
+
+def test_the_domain_probe_reads_the_domains_of_the_training_subset_it_encodes(multidomain):
+    """A training split above probes.max_train_images is probed on a seeded subset; its domains must be that
+    subset's, row for row, not the whole split's."""
+    datamodule = multidomain(balance=False, val_fraction=0.25)
+    model = BetaVAE(latent_dim=4, channels=[4, 8], hidden_dim=16).eval()
+    encoded = encode_splits(model, datamodule, max_train_images=40, seed=0)
+    train = datamodule.split("train")
+    chosen = seeded_subset(len(train), 40, seed=0)
+    assert torch.equal(encoded["train"].domains, train.domains[chosen])
+    assert torch.equal(encoded["train"].labels, train.labels[chosen])
+    probes = OmegaConf.create({"informative_kl": 0.1, "knn_k": 5})
+    numbers = probe_metrics(datamodule, encoded["train"], encoded["test"], torch.ones(4), probes, seed=0)
+    assert numbers["domain_probe"]["num_train"] == 40
+    assert numbers["domain_probe"]["chance"] == pytest.approx(0.5)
+    assert 0 <= numbers["domain_probe"]["accuracy"] <= 1
