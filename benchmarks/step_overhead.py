@@ -37,6 +37,7 @@ from baseline import StepClock, bare_model, ready_datamodule
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import OmegaConf
 
+from vae_lightning.callbacks import FitTimeInCheckpoints
 from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.engine.module import engine_for
 from vae_lightning.engine.precision import AUTO, BF16, choose_precision, cpu_bf16_flags
@@ -109,7 +110,7 @@ def cli_callbacks(log_dir: str, val_images: int) -> list[L.Callback]:
     configured.checkpoint.dirpath = f"{log_dir}/checkpoints"
     configured.latent_panels.seed = 0
     configured.latent_panels.num_images = min(configured.latent_panels.num_images, val_images)  # tiny test data
-    return training_callbacks(configured, resume_command="", progress=True)
+    return training_callbacks(configured, resume_command="", progress=True, fit_clock=FitTimeInCheckpoints())
 
 
 def lightning_times(datamodule: MNISTFamilyDataModule, model_settings: dict[str, Any], steps: int, seed: int,

@@ -9,7 +9,6 @@ import dataclasses
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import vae_lightning.runs.keys  # noqa: F401  (registers the resolver the config
 from vae_lightning.analysis.job import analysis_config, analyze
 from vae_lightning.atomic_files import remove_stale_temporaries, write_json_atomic
 from vae_lightning.callbacks import (
+    FitTimeInCheckpoints,
     LoggingIntervalForShortEpochs,
     RandomStateInCheckpoints,
     ResumeHintOnInterrupt,
@@ -111,7 +111,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
         print(f"{run_dir} already holds a finished run; keeping its metrics.json (add redo=true to train it again).")
         return previous
     datamodule.prepare_data()  # find the data before the trainer is built, so a data problem is reported first
-    callbacks = training_callbacks(cfg.callbacks, resume_command, cfg.trainer.enable_progress_bar)
+    fit_clock = FitTimeInCheckpoints()
+    callbacks = training_callbacks(cfg.callbacks, resume_command, cfg.trainer.enable_progress_bar, fit_clock)
     # The start line gives the parameter count; +trainer.enable_model_summary=true brings Lightning's table back.
     summary_table = {} if "enable_model_summary" in cfg.trainer else {"enable_model_summary": False}
     trainer = build(cfg.trainer, callbacks=callbacks, logger=build(cfg.logger), plugins=[AtomicCheckpointIO()],
@@ -123,9 +124,8 @@ def train(cfg: DictConfig, run_dir: Path, resume_command: str) -> dict[str, Any]
             print(warning, flush=True)
 
     with ctrl_c_exit_status(trainer):
-        started = time.perf_counter()
         trainer.fit(engine, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-        fit_seconds = time.perf_counter() - started
+        fit_seconds = fit_clock.fit_seconds()  # every attempt's, where this one continues a checkpoint
         results, best = test_best(trainer, engine, datamodule, cfg)
     raise_unless_finite(results, best)
     metrics = collect_test_metrics(results, engine.per_dimension_terms("test"))
@@ -188,12 +188,14 @@ def test_best(trainer: L.Trainer, engine: TrainingEngine, datamodule: L.Lightnin
     return results, best
 
 
-def training_callbacks(configured: DictConfig, resume_command: str, progress: bool) -> list[L.Callback]:
+def training_callbacks(configured: DictConfig, resume_command: str, progress: bool,
+                       fit_clock: FitTimeInCheckpoints) -> list[L.Callback]:
     """The progress display when `progress`, the run's own callbacks and those of the `callbacks` config group.
     The display comes before the resume hint: it closes its bars on an interruption before the hint is printed."""
     display = [progress_display()] if progress else []
-    return [*display, RandomStateInCheckpoints(), ThreadsInCheckpoints(), ResumeHintOnInterrupt(resume_command),
-            LoggingIntervalForShortEpochs(), *(build(callback) for callback in configured.values())]
+    return [*display, fit_clock, RandomStateInCheckpoints(), ThreadsInCheckpoints(),
+            ResumeHintOnInterrupt(resume_command), LoggingIntervalForShortEpochs(),
+            *(build(callback) for callback in configured.values())]
 
 
 def own_packages(cfg: DictConfig) -> list[str]:

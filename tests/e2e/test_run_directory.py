@@ -8,6 +8,8 @@ import os
 import pytest
 
 from tests.conftest import TINY_RUN, run_cli
+from vae_lightning.engine.checkpoint_schema import FIT_SECONDS_KEY
+from vae_lightning.runs.checkpoint_files import load_checkpoint
 from vae_lightning.runs.lock import run_lock
 
 ONE_EPOCH = [*TINY_RUN, "trainer.max_epochs=1", "threads=1"]
@@ -71,6 +73,17 @@ def test_redo_keeps_the_old_config_and_log_with_the_old_outputs(finished_run, tm
     assert json.loads((run_dir / "metrics.json").read_text())["hparams"]["beta"] == 4
     # The old curves move aside too, and show in TensorBoard as their own run, named previous-<time>.
     assert {path.parent for path in run_dir.rglob("events.out.tfevents.*")} == {run_dir, previous}
+
+
+def test_a_run_continued_after_its_training_finished_keeps_the_fit_time_of_its_checkpoint(finished_run, tmp_path):
+    run_dir, command = finished_run
+    fitted = load_checkpoint(run_dir / "checkpoints" / "last.ckpt")[FIT_SECONDS_KEY]
+    (run_dir / "metrics.json").unlink()  # as if killed while testing: the fit itself is done
+    result = run_cli("vae_lightning.train", *command, "resume=run", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["resumed_from"] == "checkpoints/last.ckpt" and metrics["epochs_trained"] == 1
+    assert metrics["fit_seconds"] > fitted  # the checkpoint's fit and this call's, not this call's alone
 
 
 def test_leftovers_of_a_kill_are_cleaned_and_a_damaged_last_checkpoint_falls_back_to_best(finished_run, tmp_path):

@@ -94,11 +94,12 @@ def iwae_log_likelihood(
     image's Monte Carlo variance, and the bound from the first k draws for each k in `nested` (all k ≤ K).
 
     `model` needs `.condition(labels) -> c or None`, `.vae.encoder(x, c) -> (μ, log σ²)`, `.vae.decoder(z, c)`,
-    `.log_prior(z)` and `.likelihood` (`neg_log_likelihood`, `model_target`), as `VAE` has; `labels` (N,) are
-    needed by a conditional model only. A dequantising likelihood draws one target per image, shared by its K draws.
-    Images go through in batches of `batch_size` and the draws in chunks of `samples_per_chunk`, so the decoder sees
-    at most batch_size · samples_per_chunk codes at once; the noise comes from `generator` in that order, so the result
-    is reproducible for a given generator state, batch size and chunk size.
+    `.log_prior(z)`, `.fixed_prior()` (a context for a fixed model) and `.likelihood` (`neg_log_likelihood`,
+    `model_target`), as `VAE` has; `labels` (N,) are needed by a conditional model only. A dequantising likelihood
+    draws one target per image, shared by its K draws. Images go through in batches of `batch_size` and the draws in
+    chunks of `samples_per_chunk`, so the decoder sees at most batch_size · samples_per_chunk codes at once; the noise
+    comes from `generator` in that order, so the result is reproducible for a given generator state, batch size and
+    chunk size.
     """
     _check_positive(num_samples=num_samples, batch_size=batch_size, samples_per_chunk=samples_per_chunk)
     if images.ndim != 4 or len(images) == 0:
@@ -111,10 +112,11 @@ def iwae_log_likelihood(
     parts: list[dict[str, Tensor]] = []
     if progress:
         batches = progress_bar(batches, f"IWAE K={num_samples}", total=len(label_batches))
-    for batch, batch_labels in batches:
-        condition = model.condition(batch_labels.to(device) if batch_labels is not None else None)
-        log_weights = _log_weights(model, batch.to(device), condition, num_samples, samples_per_chunk, generator)
-        parts.append(_per_image_estimates(log_weights, nested))
+    with model.fixed_prior():
+        for batch, batch_labels in batches:
+            condition = model.condition(batch_labels.to(device) if batch_labels is not None else None)
+            log_weights = _log_weights(model, batch.to(device), condition, num_samples, samples_per_chunk, generator)
+            parts.append(_per_image_estimates(log_weights, nested))
     joined = {key: torch.cat([part[key] for part in parts]).cpu().float() for key in parts[0]}
     return IWAEResult(num_samples, -joined["iwae"], -joined["elbo"], joined["mc_variance"],
                       {k: -joined[f"nested_{k}"] for k in nested})

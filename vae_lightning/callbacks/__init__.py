@@ -1,4 +1,5 @@
 from vae_lightning.callbacks.checkpointing import RunCheckpoint
+from vae_lightning.callbacks.fit_time import FitTimeInCheckpoints
 from vae_lightning.callbacks.interruption import ResumeHintOnInterrupt, ctrl_c_exit_status
 from vae_lightning.callbacks.latent_panels import LatentPanels
 from vae_lightning.callbacks.logging_interval import LoggingIntervalForShortEpochs
@@ -8,6 +9,6 @@ from vae_lightning.callbacks.per_dimension_chart import PerDimensionChart
 from vae_lightning.callbacks.random_state import RandomStateInCheckpoints
 from vae_lightning.callbacks.threads import ThreadsInCheckpoints
 
-__all__ = ["LatentPanels", "LoggingIntervalForShortEpochs", "MainCurvesLayout", "MainCurvesLogger",
-           "PerDimensionChart", "RandomStateInCheckpoints", "ResumeHintOnInterrupt", "RunCheckpoint",
-           "ThreadsInCheckpoints", "ctrl_c_exit_status"]
+__all__ = ["FitTimeInCheckpoints", "LatentPanels", "LoggingIntervalForShortEpochs", "MainCurvesLayout",
+           "MainCurvesLogger", "PerDimensionChart", "RandomStateInCheckpoints", "ResumeHintOnInterrupt",
+           "RunCheckpoint", "ThreadsInCheckpoints", "ctrl_c_exit_status"]

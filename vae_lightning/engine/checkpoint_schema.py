@@ -18,6 +18,8 @@ FORMAT_VERSION = 2
 CLASSES_KEY = "vae_lightning_classes"
 # torch's CPU thread count of the run (callbacks/threads.py): the same count is needed to continue it exactly.
 THREADS_KEY = "vae_lightning_threads"
+# Seconds of fitting that produced the checkpoint, over every attempt (callbacks/fit_time.py).
+FIT_SECONDS_KEY = "vae_lightning_fit_seconds"
 # The fingerprints of the data the run trains and is scored on ({"train": …, "val": …, "test": …}, data/fingerprint.py)
 # and the Trainer's precision: a continued run must read the same images and compute in the same precision.
 DATA_KEY = "vae_lightning_data"

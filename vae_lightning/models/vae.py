@@ -6,7 +6,8 @@ conditional subclass overrides `condition` to feed a label to both networks.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import ClassVar, NamedTuple
 
 import torch
@@ -110,6 +111,12 @@ class VAE(GenerativeModel):
         """log p(z) summed over the last (latent) dimension, for codes of any leading shape; here N(0, I). The IWAE
         bound of the analysis reads the prior from here, so a model with another prior overrides this."""
         return -0.5 * (z.pow(2) + LOG_2PI).sum(-1)
+
+    @contextmanager
+    def fixed_prior(self) -> Iterator[None]:
+        """A block in which the weights do not change (an evaluation), so a prior that costs a network pass per
+        `log_prior` call can compute what does not depend on z once; N(0, I) costs nothing, so here it does nothing."""
+        yield
 
     def elbo_parts(self, out: VAEOutput, x: Tensor) -> ELBOParts:
         """The ELBO's two parts per image for a forward pass, the KL in closed form. The likelihood is evaluated on

@@ -9,6 +9,8 @@ reconstruction term uses, and β and the KL schedules of the β-VAE apply to it 
 """
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -64,6 +66,7 @@ class VampPrior(BetaVAE):
         super().__init__(**beta_vae_settings)
         shape = (num_pseudo_inputs, *self.hparams.image_shape)
         self.pseudo_input_params = nn.Parameter(torch.randn(shape) * PSEUDO_INPUT_INIT_STD + PSEUDO_INPUT_INIT_MEAN)
+        self._fixed_components: tuple[Tensor, Tensor] | None = None
 
     def pseudo_inputs(self) -> Tensor:
         """The K learned pseudo-inputs u_k as images in [0, 1]."""
@@ -71,7 +74,20 @@ class VampPrior(BetaVAE):
 
     def prior_components(self) -> tuple[Tensor, Tensor]:
         """μ and log σ² (K, D) of q(z | u_k), the mixture's components."""
+        if self._fixed_components is not None:
+            return self._fixed_components
         return self.vae.encoder(self.pseudo_inputs(), None)
+
+    @contextmanager
+    def fixed_prior(self) -> Iterator[None]:
+        """The pseudo-inputs encoded once for the block: the IWAE bound calls `log_prior` for every chunk of draws,
+        and encoding the 500 pseudo-inputs each time cost as much as decoding the draws (1,654 s against 630 s for
+        the same bound of a VAE of the same size, K = 1000 on 10,000 MNIST images)."""
+        self._fixed_components = self.prior_components()
+        try:
+            yield
+        finally:
+            self._fixed_components = None
 
     def log_prior(self, z: Tensor) -> Tensor:
         return mixture_log_density(z, *self.prior_components())

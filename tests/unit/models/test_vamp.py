@@ -2,6 +2,7 @@
 its log-density by logsumexp, its samples from the mixture, its KL a single-sample estimate, and the analysis's IWAE
 bound computed under it."""
 
+import contextlib
 import math
 
 import pytest
@@ -114,3 +115,24 @@ def test_pseudo_inputs_stay_in_the_data_range_and_learn():
 def test_no_pseudo_inputs_is_refused_naming_the_setting():
     with pytest.raises(ConfigError, match=r"model.num_pseudo_inputs=0 is not allowed"):
         VampPrior(num_pseudo_inputs=0, **SMALL)
+
+
+def test_a_fixed_prior_encodes_the_pseudo_inputs_once_and_scores_as_before(monkeypatch):
+    torch.manual_seed(6)
+    model = VampPrior(num_pseudo_inputs=5, **SMALL).eval()
+    x = torch.rand(6, 1, 8, 8).bernoulli()
+
+    def bound() -> torch.Tensor:
+        return iwae_log_likelihood(model, x, num_samples=8, batch_size=3, samples_per_chunk=2,
+                                   generator=torch.Generator().manual_seed(7)).neg_log_likelihood_per_image
+
+    encoded, encode = [], model.vae.encoder.forward
+    monkeypatch.setattr(model.vae.encoder, "forward", lambda x, c: encoded.append(len(x)) or encode(x, c))
+    with monkeypatch.context() as unfixed:
+        unfixed.setattr(model, "fixed_prior", contextlib.nullcontext)
+        encoded_each_time = bound()
+    assert encoded.count(5) == 8  # 2 batches × 4 chunks of draws
+    encoded.clear()
+    assert torch.equal(bound(), encoded_each_time)
+    assert encoded.count(5) == 1  # once, beside the two batches of 3 images
+    assert model._fixed_components is None  # after the block, training encodes them afresh at each step
