@@ -1,9 +1,9 @@
-"""What a long analysis shows while it runs: one line as each phase starts, a bar inside the long ones on a terminal,
-and each phase's time kept for metrics.json and the closing digest."""
+"""What a long analysis shows while it runs: one line as each phase starts, a bar inside the long ones on a terminal
+and a plain line every tenth of them in a log, and each phase's time kept for metrics.json and the closing digest."""
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sized
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -13,9 +13,28 @@ Item = TypeVar("Item")
 
 
 def progress_bar(items: Iterable[Item], description: str, total: int | None = None) -> Iterable[Item]:
-    """`items` with a bar on a terminal (stderr), and nothing in a log or a pipe, where the phase's line says enough
-    and a bar would only write carriage returns into the file."""
-    return tqdm(items, desc=description, total=total, disable=None, leave=False, file=sys.stderr, dynamic_ncols=True)
+    """The batches `items` with a bar on a terminal (stderr); in a log or a pipe, where a redrawn bar would only write
+    carriage returns into the file, a plain line every tenth of `total` (by default `len(items)`) instead, so a long
+    phase under SLURM or in a benchmark's log still shows that it moves and when it will end."""
+    if total is None and isinstance(items, Sized):
+        total = len(items)
+    if sys.stderr.isatty():
+        return tqdm(items, desc=description, total=total, leave=False, file=sys.stderr, dynamic_ncols=True)
+    return items if not total else lines_every_tenth(items, description, total)
+
+
+def lines_every_tenth(items: Iterable[Item], description: str, total: int, lines: int = 10) -> Iterator[Item]:
+    """`items`, printing `description`, the share done, the rate and the time left each time another `1/lines` of
+    the `total` batches has passed."""
+    started, next_line_at = time.perf_counter(), 1
+    for done, item in enumerate(items, start=1):
+        yield item
+        if done * lines >= next_line_at * total:
+            next_line_at = done * lines // total + 1
+            elapsed = time.perf_counter() - started
+            rate, left = done / max(elapsed, 1e-9), elapsed * (total - done) / done
+            print(f"    {description}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.2f}/s, "
+                  f"{elapsed:.0f} s so far, about {left:.0f} s left)", flush=True)
 
 
 class PhaseClock:

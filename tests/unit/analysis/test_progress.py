@@ -1,4 +1,5 @@
-"""What the analysis shows while it runs: a line per phase, its time, and no bar outside a terminal."""
+"""What the analysis shows while it runs: a line per phase, its time, and outside a terminal a plain line every tenth
+of a long phase instead of a bar."""
 
 import torch
 
@@ -28,10 +29,29 @@ def test_a_phase_that_fails_keeps_its_time():
     assert "probes" in clock.seconds
 
 
-def test_the_bar_passes_every_item_and_draws_nothing_in_a_log(capsys):
+def test_in_a_log_a_phase_writes_a_plain_line_every_tenth_and_passes_every_item(capsys):
+    assert list(progress_bar(iter(range(25)), "IWAE K=1000", total=25)) == list(range(25))
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert captured.err == "" and "\r" not in captured.out
+    assert [line.split("%")[0].split()[-1] for line in lines] == ["12", "20", "32", "40", "52", "60", "72", "80",
+                                                                 "92", "100"]
+    assert all(line.startswith("    IWAE K=1000 ") for line in lines)
+    assert "(3/25 batches" in lines[0] and "about 0 s left" in lines[-1]
+
+
+def test_in_a_log_the_total_defaults_to_the_length_and_an_unknown_total_writes_nothing(capsys):
+    assert list(progress_bar(list(range(10)), "objective")) == list(range(10))
+    assert len(capsys.readouterr().out.splitlines()) == 10
+    assert list(progress_bar(iter(range(10)), "objective")) == list(range(10))
+    assert capsys.readouterr().out == ""
+
+
+def test_on_a_terminal_the_phase_draws_a_bar_on_stderr_and_no_lines(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
     assert list(progress_bar(iter(range(5)), "encoding", total=5)) == [0, 1, 2, 3, 4]
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert captured.out == "" and "encoding" in captured.err
 
 
 def test_one_torch_thread_restores_the_count_it_found():

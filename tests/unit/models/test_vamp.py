@@ -53,6 +53,21 @@ def test_the_mixture_log_density_matches_a_loop_over_its_components(monkeypatch,
                           per_dim.logsumexp(0) - math.log(7), atol=1e-4)
 
 
+def test_the_mixture_log_density_stays_exact_for_tight_components_even_under_bfloat16_autocast():
+    """Codes next to components with σ = 0.02, as a well-trained encoder gives: the squared distance is a small
+    difference of terms near μ²/σ² ≈ 10⁴ per dimension, which float32 (0.08 nats off) or bfloat16 would lose."""
+    torch.manual_seed(4)
+    mu, log_var = torch.randn(500, 32) * 2, torch.full((500, 32), 2 * math.log(0.02))
+    z = mu[torch.randint(500, (2000,))] + 0.02 * torch.randn(2000, 32)
+    exact = vamp_module.gaussian_log_density_per_dim(z.double()[:, None], mu.double(), log_var.double())
+    expected = exact.sum(-1).logsumexp(1) - math.log(500)
+    assert (vamp_module.mixture_log_density(z, mu, log_var).double() - expected).abs().max() < 1e-4
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_autocast = vamp_module.mixture_log_density(z, mu, log_var)
+    assert under_autocast.dtype == torch.float32
+    assert (under_autocast.double() - expected).abs().max() < 1e-4
+
+
 def test_the_models_log_prior_is_the_mixture_of_its_encoded_pseudo_inputs():
     torch.manual_seed(1)
     model = VampPrior(num_pseudo_inputs=6, **SMALL)
