@@ -63,9 +63,9 @@ def main() -> None:
             standard.append(bound_seconds("N(0, I)"))
     print(f"CPU: torch capability {torch.backends.cpu.get_cpu_capability()}; {torch.get_num_threads()} threads")
     print(f"IWAE bound, K = {args.num_samples} on {len(images)} images, medians of {args.repeats} interleaved repeats:")
-    print(f"  under the mixture of {args.pseudo_inputs} pseudo-inputs  {statistics.median(own):8.2f} s  "
+    print(f"  under the mixture of {args.pseudo_inputs} pseudo-inputs  {statistics.median(own):9.3f} s  "
           f"(−log p̂ {bounds['mixture']:.4f} nats/image)")
-    print(f"  under N(0, I), the same network     {statistics.median(standard):8.2f} s  "
+    print(f"  under N(0, I), the same network     {statistics.median(standard):9.3f} s  "
           f"(−log p̂ {bounds['N(0, I)']:.4f} nats/image)")
     print(f"mixture / N(0, I): {statistics.median(own) / statistics.median(standard):.2f}x")
 
