@@ -14,8 +14,8 @@ Item = TypeVar("Item")
 
 def progress_bar(items: Iterable[Item], description: str, total: int | None = None) -> Iterable[Item]:
     """The batches `items` with a bar on a terminal (stderr); in a log or a pipe, where a redrawn bar would only write
-    carriage returns into the file, a plain line every tenth of `total` (by default `len(items)`) instead, so a long
-    phase under SLURM or in a benchmark's log still shows that it moves and when it will end."""
+    carriage returns into the file, a plain line every tenth of `total` (by default `len(items)`), at most one per 10 s,
+    instead, so a long phase under SLURM or in a benchmark's log still shows that it moves and when it will end."""
     if total is None and isinstance(items, Sized):
         total = len(items)
     if sys.stderr.isatty():
@@ -23,18 +23,25 @@ def progress_bar(items: Iterable[Item], description: str, total: int | None = No
     return items if not total else lines_every_tenth(items, description, total)
 
 
-def lines_every_tenth(items: Iterable[Item], description: str, total: int, lines: int = 10) -> Iterator[Item]:
+def lines_every_tenth(items: Iterable[Item], description: str, total: int, lines: int = 10,
+                      min_seconds: float = 10.0) -> Iterator[Item]:
     """`items`, printing `description`, the share done, the rate and the time left each time another `1/lines` of
-    the `total` batches has passed."""
-    started, next_line_at = time.perf_counter(), 1
+    the `total` batches has passed and at least `min_seconds` since the last line, so a phase of a few seconds, which
+    its own line already announces, writes nothing more."""
+    started = last_line = time.perf_counter()
+    next_line_at = 1
     for done, item in enumerate(items, start=1):
         yield item
-        if done * lines >= next_line_at * total:
-            next_line_at = done * lines // total + 1
-            elapsed = time.perf_counter() - started
-            rate, left = done / max(elapsed, 1e-9), elapsed * (total - done) / done
-            print(f"    {description}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.2f}/s, "
-                  f"{elapsed:.0f} s so far, about {left:.0f} s left)", flush=True)
+        if done * lines < next_line_at * total:
+            continue
+        next_line_at = done * lines // total + 1
+        now = time.perf_counter()
+        if now - last_line < min_seconds:
+            continue
+        last_line, elapsed = now, now - started
+        rate, left = done / max(elapsed, 1e-9), elapsed * (total - done) / done
+        print(f"    {description}  {100 * done // total:3d}% ({done}/{total} batches, {rate:.2f}/s, "
+              f"{elapsed:.0f} s so far, about {left:.0f} s left)", flush=True)
 
 
 class PhaseClock:
