@@ -46,6 +46,7 @@ from vae_lightning.cli.console import (
     tensorboard_hint,
 )
 from vae_lightning.cli.console_copy import console_copied_to
+from vae_lightning.cli.process_group import process_group_released
 from vae_lightning.cli.run_guard import note_refusal
 from vae_lightning.cli.termination import sigterm_raises
 from vae_lightning.engine.building import build
@@ -306,7 +307,7 @@ def main(cfg: DictConfig) -> float | None:
     command = resume_command(hydra_cfg.overrides.task, run_dir)
     try:
         with (run_lock(run_dir) if is_main_process() else contextlib.nullcontext(),
-              console_copied_to(run_dir / f"{hydra_cfg.job.name}.log")):
+              console_copied_to(run_dir / f"{hydra_cfg.job.name}.log"), process_group_released()):
             return train_and_report(cfg, run_dir, in_sweep, command)
     except RunInUseError as error:  # the directory belongs to another process: write nothing into it
         print(f"\nError: {error}", file=sys.stderr)

@@ -234,7 +234,7 @@ def _plain(value: Any) -> Any:
 
 
 # The default optimiser node (conf/optimizer/adam.yaml), for engines built in Python rather than from config.
-DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3, "weight_decay": 0.0}
+DEFAULT_OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 1e-3, "weight_decay": 0.0, "fused": True}
 
 
 def engine_for(model: type[GenerativeModel], lr: float = 1e-3, **settings: Any) -> TrainingEngine:
