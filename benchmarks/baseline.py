@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from vae_lightning.data import MNISTFamilyDataModule
+from vae_lightning.engine.module import DEFAULT_OPTIMIZER
 from vae_lightning.models import BetaVAE
 
 
@@ -58,9 +59,10 @@ def benchmark_trainer(log_dir: str, callbacks: list[L.Callback], **limits: Any) 
 
 
 def bare_model(lr: float = 1e-3, **settings: Any) -> tuple[BetaVAE, torch.optim.Optimizer]:
-    """The default model with the default optimiser (Adam, conf/optimizer/adam.yaml) and no framework around it."""
+    """The default model with the default optimiser (Adam, conf/optimizer/adam.yaml: fused) and no framework around
+    it, so the bare loop and the engine train the same model."""
     model = BetaVAE(**settings)
-    return model, torch.optim.Adam(model.parameters(), lr=lr)
+    return model, torch.optim.Adam(model.parameters(), lr=lr, fused=DEFAULT_OPTIMIZER["fused"])
 
 
 def bare_step(model: BetaVAE, optimizer: torch.optim.Optimizer, x: Tensor) -> Tensor:
