@@ -153,6 +153,16 @@ def test_prior_cost_times_the_bound_under_the_mixture_and_under_the_standard_nor
     assert under_mixture != under_standard_normal  # the baseline really scores under the other prior
 
 
+def test_optimizer_update_times_the_fused_and_the_per_tensor_adam_on_the_lightning_path(tiny_data_root, tmp_path):
+    report = run_benchmark("optimizer_update.py", f"--data-root={tiny_data_root}", "--batch-size=16", "--steps=6",
+                           "--repeats=1", cwd=tmp_path)
+    for update in ("per-tensor", "fused"):
+        figure(rf"Adam, {update} update +{NUMBER} s", report)
+    figure(rf"per-tensor / fused = {NUMBER}", report)
+    per_tensor, fused = (float(loss) for loss in re.findall(r"training loss after the last step ([0-9.]+)", report))
+    assert fused == pytest.approx(per_tensor, rel=1e-3)  # one algorithm, rounded differently
+
+
 def test_analysis_timing_trains_analyses_and_reports_each_phase_and_the_probe_solvers(tiny_data_root, tmp_path):
     tiny = [arg for arg in TINY_RUN if not arg.startswith("data=")]
     small = ["iwae.num_samples=5", "iwae.num_images=20", "iwae.convergence.num_samples=[1,5]", "traversal.steps=5",
