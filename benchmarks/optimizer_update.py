@@ -4,9 +4,11 @@ Adam's per-tensor update runs about a dozen small ops for each of the default mo
 step; the fused update (`conf/optimizer/adam.yaml`, `fused: true`) runs one kernel. Whether that matters depends on
 how long the rest of the step takes, so this times the whole step: the default model in the engine, the tensor data
 module and a Lightning Trainer as `benchmark_trainer` builds it (TensorBoard logging; no validation or checkpoints),
-for `--steps` steps with each update, alternating `--repeats` times in one process so both see the same machine,
-at the precision `trainer.precision=auto` chooses here (or `--precision`). It prints each update's median seconds,
-their ratio, and the training loss after the last step of each (the two round differently, so they differ slightly).
+for `--steps` steps with each update, alternating `--repeats` times in one process (each going first in every other
+repeat) so both see the same machine, at the precision `trainer.precision=auto` chooses here (or `--precision`). It
+prints each update's median seconds, their ratio, the median of the repeats' own ratios (the paired figure, which
+drifts in the machine's speed move less), and the training loss after the last step of each (the two round
+differently, so they differ slightly).
 
     python benchmarks/optimizer_update.py --data-root ../shared/datasets
 """
@@ -58,19 +60,23 @@ def main() -> None:
     seconds: dict[str, list[float]] = {name: [] for name in UPDATES}
     losses: dict[str, float] = {}
     for repeat in range(args.repeats):
-        for name, fused in UPDATES.items():
+        order = list(UPDATES.items())[:: 1 if repeat % 2 == 0 else -1]  # each goes first in every other repeat
+        for name, fused in order:
             datamodule = ready_datamodule(args.data_root, args.batch_size, seed=args.seed, name=args.data)
             took, losses[name] = fit_seconds(datamodule, fused, args.steps, precision.precision, args.seed)
             seconds[name].append(took)
         print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(f"{name} {seconds[name][-1]:.3f} s"
-                                                                 for name in UPDATES), flush=True)
+                                                                 for name, _ in order)
+              + f"; per-tensor / fused {seconds['per-tensor'][-1] / seconds['fused'][-1]:.3f}", flush=True)
     median = {name: statistics.median(values) for name, values in seconds.items()}
     print(f"\n{args.data}, batch {args.batch_size}, {args.steps} steps of the Lightning path, {precision.precision} "
           f"({precision.reason}); medians of {args.repeats} interleaved repeats")
     print(f"  CPU: {cpu_description()}")
     for name in UPDATES:
         print(f"  Adam, {name} update {median[name]:10.3f} s   (training loss after the last step {losses[name]:.2f})")
-    print(f"  per-tensor / fused = {median['per-tensor'] / median['fused']:.3f}")
+    paired = statistics.median(a / b for a, b in zip(seconds["per-tensor"], seconds["fused"], strict=True))
+    print(f"  per-tensor / fused = {median['per-tensor'] / median['fused']:.3f} (of the medians); "
+          f"median of the repeats' ratios {paired:.3f}")
 
 
 if __name__ == "__main__":
