@@ -31,7 +31,8 @@ from vae_lightning.models import BetaVAE
 UPDATES = {"per-tensor": False, "fused": True}
 
 
-def fit_seconds(datamodule: MNISTFamilyDataModule, fused: bool, steps: int, precision: str, seed: int) -> tuple[float, float]:
+def fit_seconds(datamodule: MNISTFamilyDataModule, fused: bool, steps: int, precision: str,
+                seed: int) -> tuple[float, float]:
     """Wall seconds of `steps` training steps with the fused or per-tensor update, and the last training loss."""
     L.seed_everything(seed, verbose=False)
     engine = TrainingEngine(model={"_target_": import_path(BetaVAE), "image_shape": list(datamodule.image_shape)},
