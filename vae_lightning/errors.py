@@ -30,7 +30,8 @@ class CheckpointError(VAELightningError):
 
 
 class TrainingDivergedError(VAELightningError):
-    """The loss stopped being finite; training stops before a damaged state can be saved."""
+    """Training failed: the loss stopped being finite (training stops before a damaged state can be saved), or a
+    network the analysis trains did not learn what it must."""
 
 
 class StorageError(VAELightningError):

@@ -27,9 +27,11 @@ from vae_lightning.atomic_files import write_atomic, write_json_atomic
 from vae_lightning.data.base import InMemoryImages
 from vae_lightning.data.fingerprint import fingerprint as content_fingerprint
 from vae_lightning.data.sources import default_cache_dir
-from vae_lightning.errors import StorageError
+from vae_lightning.errors import StorageError, TrainingDivergedError
 
-FORMAT = 1  # of the cached file; part of the key, so a new layout never reads an old file
+# Of the cached file; part of the key, so a new layout never reads an old file. 2: trained in float32 on every
+# machine (format 1 trained under the analysis's autocast, where bfloat16 could leave it at chance).
+FORMAT = 2
 EVAL_BATCH_SIZE = 1000
 
 
@@ -90,8 +92,23 @@ def feature_network_for(dataset: str, class_names: tuple[str, ...], train: InMem
         "device": str(device), "torch": str(torch.__version__), "created": datetime.now(timezone.utc).isoformat(),
     }
     report(f"  test accuracy {record['test_accuracy']:.4f} on {len(test)} test images ({seconds:.0f} s of training)")
+    refuse_untrained(record)
     _write(path, network, record)
     return CachedFeatureNetwork(network, path, record)
+
+
+def refuse_untrained(record: dict[str, Any]) -> None:
+    """Raise unless the network's test accuracy is at least halfway from chance to 1: features of a network that did
+    not learn the classes give an FID of any size and precision/recall of no meaning, and would be cached for every
+    later analysis."""
+    chance = 1 / len(record["classes"])
+    if record["test_accuracy"] < (1 + chance) / 2:
+        raise TrainingDivergedError(
+            f"The {record['dataset']} feature network reached a test accuracy of only {record['test_accuracy']:.4f} "
+            f"(chance {chance:.4f}) after {record['settings']['epochs']} epochs, so FID and precision/recall under "
+            "it would mean nothing; it was not cached. Check that the training labels are the image classes, or "
+            "leave sample quality out with sample_quality.compute=false; the rest of the analysis does not need it."
+        )
 
 
 def _write(path: Path, network: FeatureNetwork, record: dict[str, Any]) -> None:

@@ -63,7 +63,9 @@ class FeatureNetwork(nn.Module):
 def train_feature_network(images: Tensor, labels: Tensor, num_classes: int, settings: FeatureNetworkSettings,
                           device: torch.device, report: Callable[[str], None] = print) -> FeatureNetwork:
     """Train a FeatureNetwork on uint8 `images` (N, C, H, W) and `labels` (N,) with Adam and cross-entropy, seeded;
-    `report` receives one line per epoch (loss, training accuracy, seconds)."""
+    `report` receives one line per epoch (loss, training accuracy, seconds). In float32 whatever autocast the caller
+    runs under: every machine must train the same network for FIDs to compare, and under CPU bfloat16 autocast this
+    network does not learn at all (chance accuracy after 3 epochs, seen on an AMD EPYC with avx512_bf16)."""
     generator = torch.Generator().manual_seed(settings.seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
@@ -71,19 +73,20 @@ def train_feature_network(images: Tensor, labels: Tensor, num_classes: int, sett
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.learning_rate)
     network.train()
     batches = math.ceil(len(images) / settings.batch_size)
-    for epoch in range(settings.epochs):
-        start, loss_sum, correct = time.perf_counter(), 0.0, 0
-        for chosen in torch.randperm(len(images), generator=generator).split(settings.batch_size):
-            batch, target = _as_float(images[chosen]).to(device), labels[chosen].to(device)
-            logits = network(batch)[1]
-            loss = F.cross_entropy(logits, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(chosen)
-            correct += int((logits.argmax(1) == target).sum())
-        report(f"  epoch {epoch + 1}/{settings.epochs}: {batches} batches, loss {loss_sum / len(images):.4f}, "
-               f"training accuracy {correct / len(images):.4f} ({time.perf_counter() - start:.0f} s)")
+    with torch.autocast(device.type, enabled=False):
+        for epoch in range(settings.epochs):
+            start, loss_sum, correct = time.perf_counter(), 0.0, 0
+            for chosen in torch.randperm(len(images), generator=generator).split(settings.batch_size):
+                batch, target = _as_float(images[chosen]).to(device), labels[chosen].to(device)
+                logits = network(batch)[1]
+                loss = F.cross_entropy(logits, target)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                loss_sum += loss.item() * len(chosen)
+                correct += int((logits.argmax(1) == target).sum())
+            report(f"  epoch {epoch + 1}/{settings.epochs}: {batches} batches, loss {loss_sum / len(images):.4f}, "
+                   f"training accuracy {correct / len(images):.4f} ({time.perf_counter() - start:.0f} s)")
     return network.eval()
 
 

@@ -11,7 +11,7 @@ from vae_lightning.analysis.sample_quality.feature_cache import (
 from vae_lightning.analysis.sample_quality.feature_network import FeatureNetworkSettings
 from vae_lightning.data.base import InMemoryImages
 from vae_lightning.data.fingerprint import fingerprint as data_fingerprint
-from vae_lightning.errors import StorageError
+from vae_lightning.errors import StorageError, TrainingDivergedError
 
 TINY = FeatureNetworkSettings(channels=(4, 8), feature_dim=8, epochs=3, batch_size=16, learning_rate=1e-2)
 CLASSES = ("left", "right")
@@ -59,6 +59,24 @@ def test_the_network_is_trained_once_then_read_from_the_cache_with_its_test_accu
     assert first.record["training_data"]["num_images"] == 64 and first.record["num_test_images"] == 32
     for name, weights in first.network.state_dict().items():
         assert torch.equal(weights, second.network.state_dict()[name])
+
+
+def test_the_network_trains_in_float32_whatever_autocast_the_analysis_runs_under(tmp_path):
+    plain = network(tmp_path / "plain", [])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under_autocast = network(tmp_path / "autocast", [])
+    assert under_autocast.record["test_accuracy"] == plain.record["test_accuracy"]
+    for name, weights in plain.network.state_dict().items():
+        assert torch.equal(weights, under_autocast.network.state_dict()[name]), name
+
+
+def test_a_network_that_did_not_learn_the_classes_is_refused_and_not_cached(tmp_path):
+    train = halves(64, seed=1)
+    shuffled = InMemoryImages(train.images, train.labels[torch.randperm(64, generator=torch.Generator().manual_seed(0))])
+    with pytest.raises(TrainingDivergedError, match=r"test accuracy of only 0\.\d+ \(chance 0\.5000\).*not cached.*"
+                                                    r"sample_quality\.compute=false"):
+        network(tmp_path, [], train=shuffled)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_other_training_data_gets_its_own_network(tmp_path):
