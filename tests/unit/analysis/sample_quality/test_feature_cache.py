@@ -72,7 +72,8 @@ def test_the_network_trains_in_float32_whatever_autocast_the_analysis_runs_under
 
 def test_a_network_that_did_not_learn_the_classes_is_refused_and_not_cached(tmp_path):
     train = halves(64, seed=1)
-    shuffled = InMemoryImages(train.images, train.labels[torch.randperm(64, generator=torch.Generator().manual_seed(0))])
+    order = torch.randperm(64, generator=torch.Generator().manual_seed(0))
+    shuffled = InMemoryImages(train.images, train.labels[order])  # labels that say nothing of the images
     with pytest.raises(TrainingDivergedError, match=r"test accuracy of only 0\.\d+ \(chance 0\.5000\).*not cached.*"
                                                     r"sample_quality\.compute=false"):
         network(tmp_path, [], train=shuffled)
