@@ -30,8 +30,7 @@ class CheckpointError(VAELightningError):
 
 
 class TrainingDivergedError(VAELightningError):
-    """Training failed: the loss stopped being finite (training stops before a damaged state can be saved), or a
-    network the analysis trains did not learn what it must."""
+    """The loss stopped being finite; training stops before a damaged state can be saved."""
 
 
 class StorageError(VAELightningError):

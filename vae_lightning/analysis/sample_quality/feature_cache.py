@@ -27,7 +27,7 @@ from vae_lightning.atomic_files import write_atomic, write_json_atomic
 from vae_lightning.data.base import InMemoryImages
 from vae_lightning.data.fingerprint import fingerprint as content_fingerprint
 from vae_lightning.data.sources import default_cache_dir
-from vae_lightning.errors import StorageError, TrainingDivergedError
+from vae_lightning.errors import StorageError
 
 # Of the cached file; part of the key, so a new layout never reads an old file. 2: trained in float32 on every
 # machine (format 1 trained under the analysis's autocast, where bfloat16 could leave it at chance).
@@ -78,7 +78,7 @@ def feature_network_for(dataset: str, class_names: tuple[str, ...], train: InMem
     if path.exists() and not retrain:
         cached = _read(path, len(class_names), settings, device, report)
         if cached is not None:
-            return cached
+            return _warned(cached, report)
     report(f"Training the {dataset} feature network on {len(images)} training images "
            f"({settings.epochs} epochs; cached in {path} for every later analysis of this data) …")
     start = time.perf_counter()
@@ -92,23 +92,21 @@ def feature_network_for(dataset: str, class_names: tuple[str, ...], train: InMem
         "device": str(device), "torch": str(torch.__version__), "created": datetime.now(timezone.utc).isoformat(),
     }
     report(f"  test accuracy {record['test_accuracy']:.4f} on {len(test)} test images ({seconds:.0f} s of training)")
-    refuse_untrained(record)
     _write(path, network, record)
-    return CachedFeatureNetwork(network, path, record)
+    return _warned(CachedFeatureNetwork(network, path, record), report)
 
 
-def refuse_untrained(record: dict[str, Any]) -> None:
-    """Raise unless the network's test accuracy is at least halfway from chance to 1: features of a network that did
-    not learn the classes give an FID of any size and precision/recall of no meaning, and would be cached for every
-    later analysis."""
+def untrained_warning(record: dict[str, Any]) -> str | None:
+    """A warning, or None, for a network whose test accuracy is not at least halfway from chance to 1: features that
+    do not separate the classes give an FID of any size and precision/recall of no meaning (toy data, labels that
+    are not the image classes)."""
     chance = 1 / len(record["classes"])
-    if record["test_accuracy"] < (1 + chance) / 2:
-        raise TrainingDivergedError(
-            f"The {record['dataset']} feature network reached a test accuracy of only {record['test_accuracy']:.4f} "
-            f"(chance {chance:.4f}) after {record['settings']['epochs']} epochs, so FID and precision/recall under "
-            "it would mean nothing; it was not cached. Check that the training labels are the image classes, or "
-            "leave sample quality out with sample_quality.compute=false; the rest of the analysis does not need it."
-        )
+    if record["test_accuracy"] >= (1 + chance) / 2:
+        return None
+    return (f"Warning: the {record['dataset']} feature network reached a test accuracy of only "
+            f"{record['test_accuracy']:.4f} (chance {chance:.4f}), so its FID and precision/recall do not measure "
+            "sample quality; check that the training labels are the image classes, or leave sample quality out "
+            "with sample_quality.compute=false.")
 
 
 def _write(path: Path, network: FeatureNetwork, record: dict[str, Any]) -> None:
@@ -124,6 +122,12 @@ def _write(path: Path, network: FeatureNetwork, record: dict[str, Any]) -> None:
             "or point the cache at a writable folder: sample_quality.cache_dir=<folder> (analyze) or "
             "cache_dir=<folder> (vae_lightning.features)."
         ) from error
+
+
+def _warned(cached: CachedFeatureNetwork, report: Callable[[str], None]) -> CachedFeatureNetwork:
+    if (warning := untrained_warning(cached.record)) is not None:
+        report(warning)
+    return cached
 
 
 def _read(path: Path, num_classes: int, settings: FeatureNetworkSettings, device: torch.device,

@@ -14,6 +14,7 @@ from vae_lightning.analysis.sample_quality.feature_cache import (
     CachedFeatureNetwork,
     feature_cache_dir,
     feature_network_for,
+    untrained_warning,
 )
 from vae_lightning.analysis.sample_quality.feature_network import extract
 from vae_lightning.analysis.sample_quality.frechet import fid_with_bootstrap
@@ -127,7 +128,7 @@ def sample_quality(model: nn.Module, datamodule: InMemoryDataModule, settings: D
         "num_samples": len(chosen), "reference": {"split": "test", "num_images": len(chosen), "seed": seed},
         "feature_network": {"file": str(cached.path), **{key: cached.record[key] for key in (
             "dataset", "test_accuracy", "num_test_images", "training_data", "train_seconds")},
-            "feature_dim": sample_features.shape[1]},
+            "feature_dim": sample_features.shape[1], "warning": untrained_warning(cached.record)},
         "fid": estimate.value, "fid_bootstrap_std": estimate.bootstrap_std,
         "bootstrap_resamples": estimate.num_resamples,
         "precision": manifold.precision, "recall": manifold.recall, "knn_k": settings.knn_k,

@@ -20,6 +20,7 @@ def sample_quality_lines(block: dict[str, Any] | None) -> list[str]:
         f"Features: the penultimate layer ({network['feature_dim']}-d) of the {network['dataset']} feature network, "
         f"a classifier trained on {network['training_data']['num_images']} training images only (test accuracy "
         f"{network['test_accuracy']:.4f}; `{network['file']}`).",
+        *(["", f"**{network['warning']}**"] if network.get("warning") else []),
         "",
         "| quantity | value | samples, reference |",
         "|---|---|---|",
