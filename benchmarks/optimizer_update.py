@@ -14,13 +14,13 @@ differently, so they differ slightly).
 """
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 
 import lightning as L
 from baseline import benchmark_trainer, cpu_description, ready_datamodule
+from time_to_quality import add_data_arguments
 
 from vae_lightning.data import MNISTFamilyDataModule
 from vae_lightning.engine.checkpoint_schema import import_path
@@ -49,8 +49,7 @@ def fit_seconds(datamodule: MNISTFamilyDataModule, fused: bool, steps: int, prec
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-root", default=os.environ.get("VAE_LIGHTNING_DATA", "data"))
-    parser.add_argument("--data", choices=("fashion", "mnist"), default="fashion")
+    add_data_arguments(parser)  # --data-root, --data fashion | mnist
     parser.add_argument("--steps", type=int, default=350)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
