@@ -90,11 +90,12 @@ def test_a_run_validating_mid_epoch_resumes_from_an_epoch_end_to_the_same_model(
 
 def test_a_resume_on_other_images_or_in_another_precision_is_refused_naming_both(tiny_data_root, tmp_path):
     command = [*THREE_EPOCHS, *_kill_in_epoch_two(tmp_path / "fired")]
-    assert run_cli("vae_lightning.train", *command, f"data.root={tiny_data_root}", "hydra.run.dir=run",
+    float32 = "trainer.precision=32-true"  # not `auto`, which is bf16-mixed on a CPU with bfloat16 units
+    assert run_cli("vae_lightning.train", *command, float32, f"data.root={tiny_data_root}", "hydra.run.dir=run",
                    cwd=tmp_path).returncode < 0
     other = tmp_path / "other_data"
     write_idx_dataset(other, folder="FashionMNIST", n_train=96, n_test=32, seed=7)  # same layout, other images
-    moved = run_cli("vae_lightning.train", *command, f"data.root={other}", "resume=run", cwd=tmp_path)
+    moved = run_cli("vae_lightning.train", *command, float32, f"data.root={other}", "resume=run", cwd=tmp_path)
     assert moved.returncode == 2, moved.stderr[-3000:]
     assert "trained on other images than this command reads" in moved.stderr and "Traceback" not in moved.stderr
     assert "train split: run " in moved.stderr and f"data.root={other}" in moved.stderr
